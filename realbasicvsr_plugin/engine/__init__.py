@@ -1,0 +1,3 @@
+from .hooks import DynamicRefinementHook
+
+__all__ = ['DynamicRefinementHook']

@@ -1,0 +1,3 @@
+from .dynamic_refinement_hook import DynamicRefinementHook
+
+__all__ = ['DynamicRefinementHook']

@@ -1,0 +1,108 @@
+"""Switch the generator to its test-time dynamic refinement for validation and testing.
+
+Training runs one cleaning pass (MMagic's configs keep ``dynamic_refine_thres=255`` for training
+and tell the user to edit it to 1.5, or 5 for GAN models, before testing). This hook makes that
+switch itself: before a validation or test loop it sets every generator's theta and pass limit to
+the test values, and afterwards restores the training values, so no config needs a hand edit. It
+also logs how many cleaning passes the frames got (mean and histogram).
+"""
+from collections import Counter
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from realbasicvsr_plugin.registry import HOOKS
+
+
+@HOOKS.register_module()
+class DynamicRefinementHook(Hook):
+    """Set theta and the pass limit of Eq. 5 for validation/testing, restore them afterwards.
+
+    Args:
+        test_thres (float | None): theta on the 0-255 pixel scale for testing: 1.5 for models
+            trained without GAN losses, 5 for GAN models (paper). ``None``: one pass.
+            Default: 1.5.
+        max_passes (int): Pass limit at test time. Default: 3.
+        val_thres (float, optional): theta for validation during training; defaults to
+            ``test_thres``.
+        generator_keys (Sequence[str]): Attributes of the model that hold generators to switch.
+            Default: ('generator', 'generator_ema').
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, test_thres: Optional[float] = 1.5, max_passes: int = 3,
+                 val_thres: Optional[float] = None,
+                 generator_keys: Sequence[str] = ('generator', 'generator_ema')) -> None:
+        for name, value in (('test_thres', test_thres), ('val_thres', val_thres)):
+            if value is not None and (not isinstance(value, (int, float)) or value < 0):
+                raise ValueError(f'DynamicRefinementHook: {name} must be a number >= 0 '
+                                 f'(0-255 pixel scale) or None, got {value!r}')
+        if not isinstance(max_passes, int) or max_passes < 1:
+            raise ValueError(f'DynamicRefinementHook: max_passes must be an integer >= 1, '
+                             f'got {max_passes!r}')
+        self.test_thres = test_thres
+        self.val_thres = test_thres if val_thres is None else val_thres
+        self.max_passes = max_passes
+        self.generator_keys = tuple(generator_keys)
+        self._saved: Dict[str, Tuple[Optional[float], int]] = {}
+        self._passes: Counter = Counter()
+        #: summary of the last loop: {'mean': float, 'histogram': {passes: frames}}
+        self.last_summary: Optional[dict] = None
+
+    def _generators(self, runner):
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        for key in self.generator_keys:
+            net = getattr(model, key, None)
+            if net is not None and hasattr(net, 'set_refinement'):
+                yield key, net
+
+    def _switch(self, runner, thres: Optional[float]) -> None:
+        self._saved.clear()
+        self._passes = Counter()
+        for key, net in self._generators(runner):
+            self._saved[key] = (net.dynamic_refine_thres, net.max_passes)
+            net.set_refinement(thres, self.max_passes)
+            net.last_passes = None
+
+    def _collect(self, runner) -> None:
+        for _, net in self._generators(runner):
+            passes = getattr(net, 'last_passes', None)
+            if isinstance(passes, torch.Tensor):
+                self._passes.update(passes.flatten().tolist())
+                net.last_passes = None
+
+    def _restore(self, runner, mode: str) -> None:
+        for key, net in self._generators(runner):
+            if key in self._saved:
+                net.set_refinement(*self._saved[key])
+        self._saved.clear()
+        frames = sum(self._passes.values())
+        if not frames:
+            return
+        mean = sum(p * k for p, k in self._passes.items()) / frames
+        hist = dict(sorted(self._passes.items()))
+        self.last_summary = dict(mean=mean, histogram=hist)
+        runner.message_hub.update_scalar(f'{mode}/refine_passes_mean', mean)
+        runner.logger.info(f'dynamic refinement ({mode}): {frames} frames, mean passes per frame '
+                           f'{mean:.3f}, histogram (passes: frames) {hist}')
+
+    def before_val_epoch(self, runner) -> None:
+        self._switch(runner, self.val_thres)
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self._collect(runner)
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self._restore(runner, 'val')
+
+    def before_test_epoch(self, runner) -> None:
+        self._switch(runner, self.test_thres)
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self._collect(runner)
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self._restore(runner, 'test')

@@ -1,0 +1,3 @@
+from .realbasicvsr import RealBasicVSR
+
+__all__ = ['RealBasicVSR']

@@ -1,0 +1,160 @@
+"""One loader for MMagic's released layout, bare state dicts and the plugin's own; safe unpickling."""
+import functools
+import hashlib
+import http.server
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer
+
+from realbasicvsr_plugin.models import (CheckpointError, RealBasicVSRNet,
+                                        UnsafeCheckpointError, load_checkpoint)
+
+from conftest import TINY_NET
+
+
+def mmagic_layout(gen_sd, ema_sd):
+    """What MMagic's released RealBasicVSR checkpoints look like (plus typical metadata)."""
+    state = OrderedDict()
+    state.update({f'generator.{k}': v for k, v in gen_sd.items()})
+    state.update({f'generator_ema.{k}': v for k, v in ema_sd.items()})
+    state['discriminator.conv0.weight'] = torch.zeros(1)
+    meta = dict(mmedit_version='0.14.0', time='Mon Feb 28 2022', epoch=0, iter=300000,
+                hook_msgs=dict(best_score=np.float64(27.5)), seed=np.int64(0),
+                history=np.arange(3), message_hub=dict(log_scalars=dict(
+                    loss=HistoryBuffer([1.0, 0.5], [1, 1]))))
+    return dict(meta=meta, state_dict=state)
+
+
+def fresh(seed, **kwargs):
+    torch.manual_seed(seed)
+    return RealBasicVSRNet(**{**TINY_NET, **kwargs})
+
+
+def same_weights(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(),
+                                                  b.state_dict().values()))
+
+
+def test_mmagic_layout_loads_strictly_and_prefers_ema(tmp_path):
+    gen, ema, target = fresh(1), fresh(2), fresh(3)
+    path = tmp_path / 'realbasicvsr_mmagic.pth'
+    torch.save(mmagic_layout(gen.state_dict(), ema.state_dict()), path)
+    ckpt = load_checkpoint(target, path)
+    assert same_weights(target, ema)
+    assert ckpt['meta']['iter'] == 300000
+    load_checkpoint(target, path, prefer_ema=False)
+    assert same_weights(target, gen)
+
+
+def test_bare_and_ddp_prefixed_state_dicts_load(tmp_path):
+    src, target = fresh(1), fresh(2)
+    torch.save(src.state_dict(), tmp_path / 'bare.pth')
+    load_checkpoint(target, tmp_path / 'bare.pth')
+    assert same_weights(target, src)
+    torch.save({'state_dict': {f'module.{k}': v for k, v in src.state_dict().items()}},
+               tmp_path / 'ddp.pth')
+    target = fresh(3)
+    load_checkpoint(target, tmp_path / 'ddp.pth')
+    assert same_weights(target, src)
+
+
+def test_other_architecture_gets_one_readable_key_report(tmp_path):
+    torch.save(fresh(1, mid_channels=16).state_dict(), tmp_path / 'wide.pth')
+    with pytest.raises(CheckpointError, match=r'shape mismatches \(\d+\).*image_cleaning'):
+        load_checkpoint(fresh(2), tmp_path / 'wide.pth')
+    torch.save(torch.nn.Conv2d(3, 3, 3).state_dict(), tmp_path / 'conv.pth')
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(fresh(2), tmp_path / 'conv.pth')
+    text = str(err.value)
+    assert 'missing keys' in text and 'unexpected keys (2): weight, bias' in text
+    assert '... and' in text  # long lists are shortened, not dumped
+
+
+class Payload:
+    """Not a type any checkpoint needs: unpickling it must be refused."""
+
+
+def test_unsafe_pickle_is_refused_with_a_way_to_override(tmp_path):
+    path = tmp_path / 'odd.pth'
+    torch.save({'state_dict': fresh(1).state_dict(), 'extra': Payload()}, path)
+    with pytest.raises(UnsafeCheckpointError, match=r'Payload.*trust_checkpoint=True'):
+        load_checkpoint(fresh(2), path)
+    load_checkpoint(fresh(2), path, trust_checkpoint=True)
+
+
+def test_missing_and_truncated_files(tmp_path):
+    with pytest.raises(CheckpointError, match='not found: .*nothing.pth'):
+        load_checkpoint(fresh(1), tmp_path / 'nothing.pth')
+    good = tmp_path / 'good.pth'
+    torch.save(fresh(1).state_dict(), good)
+    cut = tmp_path / 'cut.pth'
+    cut.write_bytes(good.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match='cut.pth'):
+        load_checkpoint(fresh(1), cut)
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A loopback HTTP server over a folder; yields (folder, base_url, request_log)."""
+    root = tmp_path / 'www'
+    root.mkdir()
+    log = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            log.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(
+        ('127.0.0.1', 0), functools.partial(Handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f'http://127.0.0.1:{server.server_address[1]}', log
+    server.shutdown()
+
+
+def test_url_is_downloaded_once_verified_and_cached(served, tmp_path, monkeypatch):
+    root, base, log = served
+    monkeypatch.setenv('RBVSR_CACHE_DIR', str(tmp_path / 'cache'))
+    src = fresh(1)
+    torch.save(src.state_dict(), root / 'demo.pth')
+    digest = hashlib.sha256((root / 'demo.pth').read_bytes()).hexdigest()
+    target = fresh(2)
+    load_checkpoint(target, f'{base}/demo.pth', sha256=digest)
+    assert same_weights(target, src) and (tmp_path / 'cache' / 'demo.pth').is_file()
+    load_checkpoint(fresh(3), f'{base}/demo.pth', sha256=digest)
+    assert len(log) == 1  # second time from the cache
+
+
+def test_checksum_mismatch_leaves_nothing_in_the_cache(served, tmp_path, monkeypatch):
+    root, base, _ = served
+    monkeypatch.setenv('RBVSR_CACHE_DIR', str(tmp_path / 'cache'))
+    torch.save(fresh(1).state_dict(), root / 'demo.pth')
+    with pytest.raises(CheckpointError, match='checksum mismatch'):
+        load_checkpoint(fresh(2), f'{base}/demo.pth', sha256='0' * 64)
+    assert not any((tmp_path / 'cache').iterdir())
+    # torch.hub's convention: the hex after the last '-' of the name is a sha256 prefix
+    (root / 'demo-deadbeef.pth').write_bytes((root / 'demo.pth').read_bytes())
+    with pytest.raises(CheckpointError, match='expected sha256 deadbeef'):
+        load_checkpoint(fresh(2), f'{base}/demo-deadbeef.pth')
+
+
+def test_unreachable_url_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv('RBVSR_CACHE_DIR', str(tmp_path / 'cache'))
+    with pytest.raises(CheckpointError, match='cannot download checkpoint http://127.0.0.1:9/'):
+        load_checkpoint(fresh(1), 'http://127.0.0.1:9/x.pth')
+
+
+def test_spynet_pretrained_loads_through_the_same_loader(served, tmp_path, monkeypatch):
+    root, base, _ = served
+    monkeypatch.setenv('RBVSR_CACHE_DIR', str(tmp_path / 'cache'))
+    spynet = fresh(5).basicvsr.spynet
+    torch.save({'state_dict': spynet.state_dict()}, root / 'spynet.pth')
+    digest = hashlib.sha256((root / 'spynet.pth').read_bytes()).hexdigest()
+    # named as MMagic names its files: spynet_<date>-<sha256 prefix>.pth, verified on download
+    (root / 'spynet.pth').rename(root / f'spynet_20210409-{digest[:8]}.pth')
+    net = fresh(6, spynet_pretrained=f'{base}/spynet_20210409-{digest[:8]}.pth')
+    assert same_weights(net.basicvsr.spynet, spynet)
