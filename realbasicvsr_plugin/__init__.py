@@ -14,4 +14,28 @@ from .version import __version__  # noqa: E402
 from . import registry  # noqa: F401  (must come before the components register)
 from . import datasets, engine, evaluation, models  # noqa: F401,E402
 
-__all__ = ['__version__']
+from pathlib import Path  # noqa: E402
+
+
+def config_dir() -> Path:
+    """Folder of the plugin's configs: the installed copy, or the source tree's ``configs/``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / '.mim' / 'configs', here.parent / 'configs'):
+        if (candidate / 'realbasicvsr_stage1.py').is_file():
+            return candidate
+    raise FileNotFoundError(f'the configs of realbasicvsr_plugin are not installed next to {here}')
+
+
+def config_path(name: str) -> Path:
+    """Absolute path of a shipped config, for ``_base_`` in a config of another project.
+
+    Example: ``python -c "import realbasicvsr_plugin as p; print(p.config_path('realbasicvsr_stage2.py'))"``
+    """
+    path = config_dir() / name
+    if not path.is_file():
+        raise FileNotFoundError(f'no config {name!r} in {config_dir()}; available: '
+                                f'{sorted(p.name for p in config_dir().glob("*.py"))}')
+    return path
+
+
+__all__ = ['__version__', 'config_dir', 'config_path']

@@ -11,28 +11,62 @@ scope (MMEngine's mechanism for downstream projects):
 
 MMEngine imports this module by name (``<scope>.registry``) when it switches to the plugin's scope,
 and each registry imports its ``locations`` the first time it is searched, so the components are
-registered even when only the scope is named.
+registered even when only the scope is named. Every MMagic registry gets a child (visualizers,
+loops, optimizers, ...), so that under the plugin's scope MMagic's components of every kind are
+found as well.
 """
-from mmagic.registry import DATASETS as MMAGIC_DATASETS
-from mmagic.registry import HOOKS as MMAGIC_HOOKS
-from mmagic.registry import METRICS as MMAGIC_METRICS
-from mmagic.registry import MODELS as MMAGIC_MODELS
-from mmagic.registry import TRANSFORMS as MMAGIC_TRANSFORMS
+from mmagic import registry as _mmagic
 from mmengine.registry import Registry
 
 SCOPE = 'realbasicvsr_plugin'
 
-MODELS = Registry('model', parent=MMAGIC_MODELS, scope=SCOPE,
-                  locations=['realbasicvsr_plugin.models'])
+# where the plugin's own components of each kind live
+_LOCATIONS = {
+    'MODELS': ['realbasicvsr_plugin.models'],
+    'TRANSFORMS': ['realbasicvsr_plugin.datasets'],
+    'DATASETS': ['realbasicvsr_plugin.datasets'],
+    'HOOKS': ['realbasicvsr_plugin.engine'],
+    'METRICS': ['realbasicvsr_plugin.evaluation'],
+}
+
+_MMAGIC_REGISTRIES = [
+    'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'OPTIMIZERS',
+    'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'DATASETS',
+    'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS',
+    'TASK_UTILS', 'DIFFUSION_SCHEDULERS', 'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS'
+]
+
+
+def _child(name: str) -> Registry:
+    parent = getattr(_mmagic, name)
+    # MMEngine imports only the searched registry's own locations, not its parent's: list MMagic's
+    # too, so that its components are registered when only the plugin's scope is named
+    locations = _LOCATIONS.get(name, []) + list(parent._locations)
+    return Registry(parent.name, parent=parent, scope=SCOPE, locations=locations)
+
+
+RUNNERS = _child('RUNNERS')
+RUNNER_CONSTRUCTORS = _child('RUNNER_CONSTRUCTORS')
+LOOPS = _child('LOOPS')
+HOOKS = _child('HOOKS')
+LOG_PROCESSORS = _child('LOG_PROCESSORS')
+OPTIMIZERS = _child('OPTIMIZERS')
+OPTIM_WRAPPERS = _child('OPTIM_WRAPPERS')
+OPTIM_WRAPPER_CONSTRUCTORS = _child('OPTIM_WRAPPER_CONSTRUCTORS')
+PARAM_SCHEDULERS = _child('PARAM_SCHEDULERS')
+DATASETS = _child('DATASETS')
+DATA_SAMPLERS = _child('DATA_SAMPLERS')
+TRANSFORMS = _child('TRANSFORMS')
+MODELS = _child('MODELS')
+MODEL_WRAPPERS = _child('MODEL_WRAPPERS')
+WEIGHT_INITIALIZERS = _child('WEIGHT_INITIALIZERS')
+TASK_UTILS = _child('TASK_UTILS')
+DIFFUSION_SCHEDULERS = _child('DIFFUSION_SCHEDULERS')
+METRICS = _child('METRICS')
+EVALUATORS = _child('EVALUATORS')
+VISUALIZERS = _child('VISUALIZERS')
+VISBACKENDS = _child('VISBACKENDS')
 # MMagic registers its losses into MODELS; LOSSES is an alias for readability.
 LOSSES = MODELS
-TRANSFORMS = Registry('transform', parent=MMAGIC_TRANSFORMS, scope=SCOPE,
-                      locations=['realbasicvsr_plugin.datasets'])
-DATASETS = Registry('dataset', parent=MMAGIC_DATASETS, scope=SCOPE,
-                    locations=['realbasicvsr_plugin.datasets'])
-HOOKS = Registry('hook', parent=MMAGIC_HOOKS, scope=SCOPE,
-                 locations=['realbasicvsr_plugin.engine'])
-METRICS = Registry('metric', parent=MMAGIC_METRICS, scope=SCOPE,
-                   locations=['realbasicvsr_plugin.evaluation'])
 
-__all__ = ['SCOPE', 'MODELS', 'LOSSES', 'TRANSFORMS', 'DATASETS', 'HOOKS', 'METRICS']
+__all__ = ['SCOPE', 'LOSSES'] + _MMAGIC_REGISTRIES

@@ -83,7 +83,7 @@ def main(argv=None):
 
         def run_mmagic():
             with torch.no_grad():
-                return mm(x.clone())
+                return mm(x)
 
         def run_plugin():
             with torch.inference_mode():

@@ -1,0 +1,83 @@
+# RealBasicVSR x4 on VideoLQ (paper Table 2): NIQE and BRISQUE of every output frame, averaged
+# per video and over the videos, with the plugin's metrics (faithful to the official releases).
+#
+#   mim test mmagic configs/realbasicvsr_x4_videolq.py --checkpoint <checkpoint.pth>
+#
+# Data: data/VideoLQ/<video>/<frame>.png (any frame names; sorted). No ground truth is needed.
+# BRISQUE's model files are fetched at run time; offline, set REALBASICVSR_PLUGIN_BRISQUE_DIR to
+# a folder holding the official `allmodel` and `allrange` (see docs/evaluation.md).
+# The plain script scripts/evaluate_videolq.py does the same with a bicubic baseline row,
+# JSON/CSV files and side-by-side images.
+default_scope = 'realbasicvsr_plugin'
+custom_imports = dict(imports=['realbasicvsr_plugin'], allow_failed_imports=False)
+
+experiment_name = 'realbasicvsr_x4_videolq'
+work_dir = f'./work_dirs/{experiment_name}'
+data_root = 'data/VideoLQ'
+scale = 4
+
+model = dict(
+    type='RealBasicVSR',
+    generator=dict(
+        type='RealBasicVSRNet',
+        mid_channels=64,
+        num_propagation_blocks=20,
+        num_cleaning_blocks=20,
+        dynamic_refine_thres=255,  # the hook below sets the test threshold
+        spynet_pretrained=None,  # the checkpoint holds SPyNet's weights
+        is_fix_cleaning=False,
+        is_sequential_cleaning=False,
+        scale=scale),
+    pixel_loss=dict(type='L1Loss', loss_weight=1.0, reduction='mean'),  # needed to build; unused
+    is_use_ema=True,  # released checkpoints carry generator_ema; the EMA generator is tested
+    data_preprocessor=dict(
+        type='DataPreprocessor',
+        mean=[0., 0., 0.],
+        std=[255., 255., 255.],
+        data_keys=None))  # VideoLQ has no ground truth
+
+test_pipeline = [
+    dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
+    dict(type='PackInputs'),
+]
+
+test_dataloader = dict(
+    num_workers=1,
+    batch_size=1,  # one whole video per sample
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='BasicFramesDataset',
+        metainfo=dict(dataset_type='video_lq', task_name='vsr'),
+        data_root=data_root,
+        data_prefix=dict(img=''),
+        depth=1,  # one folder per video
+        load_frames_list=dict(img=['all']),  # every frame of the folder, sorted by name
+        pipeline=test_pipeline))
+
+# Official-release settings: gray conversion (MATLAB rgb2gray), no border crop, every frame.
+# For PIRM-style numbers use convert_to='y'; for a quick look frames='first_middle_last'.
+_metric_cfg = dict(crop_border=0, convert_to='gray', frames='all', report_per_video=True)
+test_evaluator = dict(
+    type='Evaluator',
+    metrics=[dict(type='NIQE', **_metric_cfg),
+             dict(type='BRISQUE', **_metric_cfg)])
+test_cfg = dict(type='MultiTestLoop')  # MMagic's test loop, with MMagic's Evaluator
+
+custom_hooks = [
+    # Eq. 5 at test time: theta = 5 for the GAN-trained model (1.5 for the model without GAN).
+    dict(type='DynamicRefinementHook', test_thres=5, max_passes=3),
+]
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=1),
+)
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=1),
+    dist_cfg=dict(backend='nccl'),
+)
+log_level = 'INFO'
+log_processor = dict(type='LogProcessor', window_size=1, by_epoch=False)
+load_from = None
+resume = False
