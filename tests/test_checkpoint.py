@@ -118,24 +118,24 @@ def served(tmp_path):
 
 def test_url_is_downloaded_once_verified_and_cached(served, tmp_path, monkeypatch):
     root, base, log = served
-    monkeypatch.setenv('RBVSR_CACHE_DIR', str(tmp_path / 'cache'))
+    monkeypatch.setenv('REALBASICVSR_PLUGIN_CACHE', str(tmp_path / 'cache'))
     src = fresh(1)
     torch.save(src.state_dict(), root / 'demo.pth')
     digest = hashlib.sha256((root / 'demo.pth').read_bytes()).hexdigest()
     target = fresh(2)
     load_checkpoint(target, f'{base}/demo.pth', sha256=digest)
-    assert same_weights(target, src) and (tmp_path / 'cache' / 'demo.pth').is_file()
+    assert same_weights(target, src) and (tmp_path / 'cache' / 'checkpoints' / 'demo.pth').is_file()
     load_checkpoint(fresh(3), f'{base}/demo.pth', sha256=digest)
     assert len(log) == 1  # second time from the cache
 
 
 def test_checksum_mismatch_leaves_nothing_in_the_cache(served, tmp_path, monkeypatch):
     root, base, _ = served
-    monkeypatch.setenv('RBVSR_CACHE_DIR', str(tmp_path / 'cache'))
+    monkeypatch.setenv('REALBASICVSR_PLUGIN_CACHE', str(tmp_path / 'cache'))
     torch.save(fresh(1).state_dict(), root / 'demo.pth')
     with pytest.raises(CheckpointError, match='checksum mismatch'):
         load_checkpoint(fresh(2), f'{base}/demo.pth', sha256='0' * 64)
-    assert not any((tmp_path / 'cache').iterdir())
+    assert not any((tmp_path / 'cache' / 'checkpoints').iterdir())
     # torch.hub's convention: the hex after the last '-' of the name is a sha256 prefix
     (root / 'demo-deadbeef.pth').write_bytes((root / 'demo.pth').read_bytes())
     with pytest.raises(CheckpointError, match='expected sha256 deadbeef'):
@@ -143,14 +143,14 @@ def test_checksum_mismatch_leaves_nothing_in_the_cache(served, tmp_path, monkeyp
 
 
 def test_unreachable_url_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv('RBVSR_CACHE_DIR', str(tmp_path / 'cache'))
+    monkeypatch.setenv('REALBASICVSR_PLUGIN_CACHE', str(tmp_path / 'cache'))
     with pytest.raises(CheckpointError, match='cannot download checkpoint http://127.0.0.1:9/'):
         load_checkpoint(fresh(1), 'http://127.0.0.1:9/x.pth')
 
 
 def test_spynet_pretrained_loads_through_the_same_loader(served, tmp_path, monkeypatch):
     root, base, _ = served
-    monkeypatch.setenv('RBVSR_CACHE_DIR', str(tmp_path / 'cache'))
+    monkeypatch.setenv('REALBASICVSR_PLUGIN_CACHE', str(tmp_path / 'cache'))
     spynet = fresh(5).basicvsr.spynet
     torch.save({'state_dict': spynet.state_dict()}, root / 'spynet.pth')
     digest = hashlib.sha256((root / 'spynet.pth').read_bytes()).hexdigest()

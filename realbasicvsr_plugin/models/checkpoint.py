@@ -15,7 +15,7 @@ through by an explicit allowlist. A file that needs anything else is refused wit
 :class:`UnsafeCheckpointError`, which names the type and how to override knowingly
 (``trust_checkpoint=True``, the CLI's ``--trust-checkpoint``). There is no silent fallback.
 
-URLs are downloaded once into a cache folder (``$RBVSR_CACHE_DIR`` or
+URLs are downloaded once into a cache folder (``$REALBASICVSR_PLUGIN_CACHE/checkpoints``, by default
 ``~/.cache/realbasicvsr_plugin/checkpoints``), written to a temporary file and renamed on success,
 and verified against a sha256: the one given, or, as torch.hub does, the hex prefix after the last
 ``-`` in the file name (``spynet_20210409-c6c1bd09.pth``).
@@ -35,6 +35,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from realbasicvsr_plugin.cache import default_cache_dir
+
 __all__ = ['CheckpointError', 'UnsafeCheckpointError', 'load_checkpoint', 'load_state_dict_file',
            'extract_generator_state_dict', 'resolve_checkpoint', 'cache_dir']
 
@@ -51,11 +53,8 @@ class UnsafeCheckpointError(CheckpointError):
 
 
 def cache_dir() -> Path:
-    """Where downloaded checkpoints and model files are kept."""
-    root = os.environ.get('RBVSR_CACHE_DIR')
-    if root:
-        return Path(root).expanduser()
-    return Path.home() / '.cache' / 'realbasicvsr_plugin' / 'checkpoints'
+    """Where downloaded checkpoints are kept: ``<cache root>/checkpoints``."""
+    return Path(default_cache_dir()).expanduser() / 'checkpoints'
 
 
 _HISTORY_BUFFER_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})

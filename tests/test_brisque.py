@@ -1,0 +1,188 @@
+"""BRISQUE: the official model fetched at run time (download, SHA-256, cache) scores as released."""
+import functools
+import http.server
+import shutil
+import socket
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+from realbasicvsr_plugin.evaluation import (BRISQUE_MODEL, BRISQUE_RANGE, ChecksumError,
+                                            LibSVMRegressor, ModelFileUnavailableError,
+                                            UndefinedScoreError, brisque, brisque_model_files,
+                                            load_brisque_model)
+
+# Official scores of the LIVE MATLAB release with allmodel/allrange (../shared/calibration).
+OFFICIAL_BRISQUE = {'I03': 94.6421, 'I04': -0.1076}
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    requests = []
+
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+    def do_GET(self):
+        type(self).requests.append(self.path)
+        super().do_GET()
+
+
+@pytest.fixture
+def serve():
+    """Serve a folder on 127.0.0.1 in a thread; yields a function folder -> base URL."""
+    servers = []
+
+    def start(folder):
+        handler = type('Handler', (_Handler, ), {'requests': []})
+        server = http.server.ThreadingHTTPServer(
+            ('127.0.0.1', 0), functools.partial(handler, directory=str(folder)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f'http://127.0.0.1:{server.server_address[1]}/', handler.requests
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(monkeypatch, tmp_path):
+    for var in ('REALBASICVSR_PLUGIN_BRISQUE_DIR', 'REALBASICVSR_PLUGIN_BRISQUE_URL'):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv('REALBASICVSR_PLUGIN_CACHE', str(tmp_path / 'cache'))
+
+
+def read(shared_dir, name):
+    return cv2.imread(str(shared_dir / 'calibration' / f'{name}.bmp'), cv2.IMREAD_COLOR)
+
+
+def test_downloads_verifies_and_caches_the_official_model(shared_dir, serve, tmp_path):
+    url, requests = serve(shared_dir / 'models' / 'brisque')
+    cache = tmp_path / 'cache'
+    model, ranges = brisque_model_files(base_url=url)
+    assert sorted(requests) == ['/allmodel', '/allrange']
+    assert model == str(cache / 'brisque' / 'allmodel')
+    assert open(model, 'rb').read() == (shared_dir / 'models/brisque/allmodel').read_bytes()
+    # a second call is served from the cache: no new request
+    assert brisque_model_files(base_url=url) == (model, ranges)
+    assert len(requests) == 2
+
+
+@pytest.mark.parametrize('name', sorted(OFFICIAL_BRISQUE))
+def test_matches_the_official_release(shared_dir, serve, name):
+    url, _ = serve(shared_dir / 'models' / 'brisque')
+    model = load_brisque_model(base_url=url)
+    assert abs(brisque(read(shared_dir, name), 0, model=model) - OFFICIAL_BRISQUE[name]) <= 0.05
+
+
+def test_a_tampered_download_is_rejected_and_not_cached(shared_dir, serve, tmp_path):
+    bad = tmp_path / 'bad'
+    shutil.copytree(shared_dir / 'models' / 'brisque', bad)
+    (bad / 'allmodel').write_bytes((bad / 'allmodel').read_bytes().replace(b'rho -153.591',
+                                                                           b'rho -150.000'))
+    url, _ = serve(bad)
+    with pytest.raises(ChecksumError, match='SHA-256') as err:
+        brisque_model_files(base_url=url)
+    assert BRISQUE_MODEL.sha256 in str(err.value)
+    assert not list((tmp_path / 'cache').rglob('*allmodel*'))
+
+
+def test_a_damaged_cached_file_is_replaced(shared_dir, serve, tmp_path):
+    url, requests = serve(shared_dir / 'models' / 'brisque')
+    model, _ = brisque_model_files(base_url=url)
+    with open(model, 'ab') as f:
+        f.write(b'garbage')
+    again, _ = brisque_model_files(base_url=url)
+    assert again == model and requests.count('/allmodel') == 2
+    assert open(model, 'rb').read() == (shared_dir / 'models/brisque/allmodel').read_bytes()
+
+
+def test_when_nothing_works_the_message_says_what_to_do():
+    with socket.socket() as s:  # a loopback port with nobody listening
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ModelFileUnavailableError) as err:
+        brisque_model_files(base_url=f'http://127.0.0.1:{port}/')
+    message = str(err.value)
+    for hint in ('BRISQUE_release.zip', 'REALBASICVSR_PLUGIN_BRISQUE_DIR', 'model_dir',
+                 f'127.0.0.1:{port}/allmodel'):
+        assert hint in message
+
+
+def test_a_local_folder_needs_no_network(shared_dir, monkeypatch, tmp_path):
+    folder = shared_dir / 'models' / 'brisque'
+    monkeypatch.setenv('REALBASICVSR_PLUGIN_BRISQUE_DIR', str(folder))
+    assert brisque_model_files() == (str(folder / 'allmodel'), str(folder / 'allrange'))
+    assert not (tmp_path / 'cache').exists()
+    with pytest.raises(ModelFileUnavailableError, match='not in the folder'):
+        brisque_model_files(model_dir=str(tmp_path))
+
+
+def test_a_wrong_local_file_is_refused_unless_hash_checking_is_off(shared_dir, tmp_path):
+    shutil.copy(shared_dir / 'models/brisque/allmodel', tmp_path / 'allmodel')
+    (tmp_path / 'allrange').write_text('x\n-1 1\n' + ''.join(f'{i} 0 1\n' for i in range(1, 37)))
+    with pytest.raises(ChecksumError, match='allrange'):
+        brisque_model_files(model_dir=str(tmp_path))
+    assert brisque_model_files(model_dir=str(tmp_path), check_hash=False)[1] == str(
+        tmp_path / 'allrange')
+    assert BRISQUE_RANGE.name == 'allrange'
+
+
+def test_svr_prediction_is_libsvms_formula(tmp_path):
+    # Two support vectors, hand-written: f(x) = sum_i c_i exp(-g |x - sv_i|^2) - rho, with x
+    # scaled from [min, max] to [-1, 1] by svm-scale.
+    (tmp_path / 'model').write_text(
+        'svm_type epsilon_svr\nkernel_type rbf\ngamma 0.5\nnr_class 2\ntotal_sv 2\n'
+        'rho 1.5\nSV\n2 1:0.5 2:-0.25\n-1 2:1\n')
+    (tmp_path / 'range').write_text('x\n-1 1\n1 0 10\n2 -2 2\n')
+    reg = LibSVMRegressor(str(tmp_path / 'model'), str(tmp_path / 'range'), dim=2)
+    x = np.array([5.0, 1.0])  # scales to (0, 0.5)
+    expected = 2 * np.exp(-0.5 * (0.5**2 + 0.75**2)) - np.exp(-0.5 * (0 + 0.25)) - 1.5
+    assert reg.predict(x) == pytest.approx(expected, abs=1e-12)
+    # the release's text round trip rounds features to 6 decimals before scaling
+    assert reg.predict(x + 4e-7) == reg.predict(x)
+
+
+@pytest.mark.parametrize('content,match', [('garbage\n', 'no "SV" line'),
+                                           ('svm_type c_svc\nkernel_type rbf\nSV\n',
+                                            'not a regression'),
+                                           ('svm_type epsilon_svr\nkernel_type rbf\ngamma 1\n'
+                                            'rho 0\ntotal_sv 3\nSV\n1 1:0\n', 'truncated')])
+def test_a_bad_model_file_is_named(tmp_path, content, match):
+    (tmp_path / 'model').write_text(content)
+    (tmp_path / 'range').write_text('x\n-1 1\n1 0 1\n')
+    with pytest.raises(ValueError, match=match):
+        LibSVMRegressor(str(tmp_path / 'model'), str(tmp_path / 'range'), dim=1)
+
+
+@pytest.fixture
+def model(shared_dir):
+    return load_brisque_model(str(shared_dir / 'models' / 'brisque'))
+
+
+@pytest.mark.parametrize('distortion', ['blur', 'noise'])
+def test_distortion_raises_brisque(shared_dir, model, distortion):
+    img = read(shared_dir, 'I04')
+    if distortion == 'blur':
+        worse = cv2.GaussianBlur(img, (0, 0), 3)
+    else:
+        noise = np.random.default_rng(0).normal(0, 25, img.shape)
+        worse = np.clip(img + noise, 0, 255).astype(np.uint8)
+    assert brisque(worse, 0, model=model) > brisque(img, 0, model=model) + 10
+
+
+def test_layouts_and_channel_orders_give_one_score(shared_dir, model):
+    bgr = read(shared_dir, 'I03')[:100, :150]
+    ref = brisque(bgr, 0, model=model)
+    assert brisque(bgr.transpose(2, 0, 1), 0, 'CHW', model=model) == ref
+    assert brisque(bgr[..., ::-1].copy(), 0, channel_order='rgb', model=model) == ref
+
+
+def test_flat_and_tiny_images_get_clear_errors(model):
+    with pytest.raises(UndefinedScoreError, match='flat'):
+        brisque(np.full((64, 64, 3), 200, np.uint8), 0, model=model)
+    with pytest.raises(ValueError, match='too small for BRISQUE'):
+        brisque(np.zeros((13, 64, 3), np.uint8), 0, model=model)

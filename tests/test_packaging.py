@@ -1,0 +1,29 @@
+"""The package builds into a wheel that carries its configs."""
+import shutil
+import subprocess
+import sys
+import zipfile
+
+from conftest import REPO
+
+
+def test_wheel_ships_the_configs_and_the_package(tmp_path):
+    # build from a copy, so that the build leaves nothing in the work tree
+    src = tmp_path / 'src'
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
+        '.git', '.venv', 'data', 'work_dirs', 'build', '*.egg-info', '__pycache__', 'outputs'))
+    out = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation',
+                          '-q', '-w', str(tmp_path), str(src)], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    wheel = next(tmp_path.glob('realbasicvsr_plugin-*.whl'))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for expected in ('realbasicvsr_plugin/.mim/configs/realbasicvsr_stage1.py',
+                     'realbasicvsr_plugin/.mim/configs/realbasicvsr_stage2.py',
+                     'realbasicvsr_plugin/.mim/configs/_base_/default_runtime.py',
+                     'realbasicvsr_plugin/registry.py',
+                     'realbasicvsr_plugin/models/realbasicvsr_net.py'):
+        assert expected in names, expected
+    entry = [n for n in names if n.endswith('entry_points.txt')]
+    assert entry and 'realbasicvsr = realbasicvsr_plugin.apis.cli:main' in \
+        zipfile.ZipFile(wheel).read(entry[0]).decode()
