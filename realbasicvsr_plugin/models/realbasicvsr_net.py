@@ -175,6 +175,9 @@ class RealBasicVSRNet(BaseModule):
         is_fix_cleaning (bool): Freeze the cleaning module; it then runs without autograd, so
             no loss reaches it (stage 2 of the paper). Default: False.
         is_sequential_cleaning (bool): Clean one frame at a time to save memory. Default: False.
+        is_fix_spynet (bool): Keep SPyNet's weights fixed, as MMagic does (the paper starts from
+            pretrained SPyNet). Set False to train it when no pretrained SPyNet is at hand.
+            Default: True.
         scale (int): Upsampling factor: 4 (paper), 2 or 1. Default: 4.
         max_passes (int): Largest number of cleaning passes per frame. Default: 3 (as MMagic).
         min_size (int): Frames with a side shorter than this are padded (replicate) up to it and
@@ -190,6 +193,7 @@ class RealBasicVSRNet(BaseModule):
                  spynet_pretrained: Optional[str] = None,
                  is_fix_cleaning: bool = False,
                  is_sequential_cleaning: bool = False,
+                 is_fix_spynet: bool = True,
                  scale: int = 4,
                  max_passes: int = 3,
                  min_size: int = 64,
@@ -223,7 +227,8 @@ class RealBasicVSRNet(BaseModule):
             self.image_cleaning.requires_grad_(False)
 
         self.basicvsr = BasicVSRCore(mid_channels, num_propagation_blocks, scale)
-        self.basicvsr.spynet.requires_grad_(False)
+        if is_fix_spynet:
+            self.basicvsr.spynet.requires_grad_(False)
         if spynet_pretrained is not None:
             from .checkpoint import load_checkpoint
             load_checkpoint(self.basicvsr.spynet, spynet_pretrained, strict=True)
