@@ -46,8 +46,11 @@ optim_wrapper = dict(
 
 custom_hooks = [
     dict(type='BasicVisualizationHook', interval=5),
+    # EMA with decay 0.999 (paper, BasicSR). MMagic's hook computes ema + (net - ema) * momentum,
+    # so decay 0.999 is momentum=0.001; MMagic's own RealBasicVSR configs say 0.999, which makes
+    # the "EMA" a copy of the current weights.
     dict(type='ExponentialMovingAverageHook', module_keys=('generator_ema', ), interval=1,
-         interp_cfg=dict(momentum=0.999)),
+         interp_cfg=dict(momentum=0.001)),
     # GAN models use theta = 5 (paper)
     dict(type='DynamicRefinementHook', test_thres=5, max_passes=3),
 ]

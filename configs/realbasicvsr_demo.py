@@ -1,0 +1,80 @@
+# The demo model: a small RealBasicVSR trained by the project itself, on CPU, with the plugin's own
+# stochastic degradations, on camera-move clips over scikit-image's sample images
+# (scripts/make_demo_clips.py). It is the default checkpoint of the `realbasicvsr` command when no
+# --checkpoint is given. It is a demo: for real use, take the official RealBasicVSR weights.
+# How it was trained and how good it is: docs/demo_model.md.
+#
+#   python scripts/make_demo_clips.py --out data/demo
+#   mim train mmagic configs/realbasicvsr_demo.py
+_base_ = './realbasicvsr_stage1.py'
+
+experiment_name = 'realbasicvsr_demo'
+work_dir = f'./work_dirs/{experiment_name}'
+
+scale = 4
+gt_patch_size = 128  # 32x32 LR patches
+
+model = dict(
+    generator=dict(
+        mid_channels=32,
+        num_propagation_blocks=4,
+        num_cleaning_blocks=4,
+        spynet_pretrained=None,  # no pretrained SPyNet offline: it is trained with the rest
+        is_fix_spynet=False,
+        min_size=32))
+
+train_pipeline = [
+    dict(type='GenerateSegmentIndices', interval_list=[1]),
+    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+    dict(type='SetValues', dictionary=dict(scale=scale)),
+    dict(type='FixedCrop', keys=['gt'], crop_size=(gt_patch_size, gt_patch_size)),
+    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='horizontal'),
+    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='vertical'),
+    dict(type='RandomTransposeHW', keys=['gt'], transpose_ratio=0.5),
+    dict(type='MirrorSequence', keys=['gt']),
+    dict(type='UnsharpMasking', keys=['gt'], kernel_size=51, sigma=0, weight=0.5, threshold=10),
+    dict(type='CopyValues', src_keys=['gt_unsharp'], dst_keys=['img']),
+    # the paper's whole second-order + video-compression degradation, random-walking per frame
+    dict(type='RealBasicVSRDegradations', keys=['img'],
+         target_size=(gt_patch_size // scale, gt_patch_size // scale)),
+    dict(type='Clip', keys=['img']),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    num_workers=2,
+    batch_size=2,
+    persistent_workers=True,
+    dataset=dict(
+        metainfo=dict(dataset_type='demo_clips', task_name='vsr'),
+        data_root='data/demo',
+        data_prefix=dict(img='train', gt='train'),
+        num_input_frames=3,  # L = 6 after mirroring
+        pipeline=train_pipeline))
+
+# no validation set during training: scripts/evaluate_demo_model.py scores held-out clips
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=1200, val_interval=10**9)
+
+optim_wrapper = dict(
+    generator=dict(
+        optimizer=dict(type='Adam', lr=4e-4, betas=(0.9, 0.99)),
+        paramwise_cfg=dict(custom_keys={'spynet': dict(lr_mult=0.25)})))
+param_scheduler = dict(type='CosineAnnealingLR', by_epoch=False, T_max=1200, eta_min=2e-5)
+
+default_hooks = dict(
+    logger=dict(interval=50),
+    checkpoint=dict(interval=200, max_keep_ckpts=2, save_best=None, save_optimizer=True))
+
+custom_hooks = [
+    # momentum 0.999 in MMagic's convention: the EMA follows the weights closely, which suits a run
+    # of only 1200 iterations (the paper's decay 0.999 is momentum=0.001, see the stage configs)
+    dict(type='ExponentialMovingAverageHook', module_keys=('generator_ema', ), interval=1,
+         interp_cfg=dict(momentum=0.999)),
+    dict(type='DynamicRefinementHook', test_thres=1.5, max_passes=3),
+]
+model_wrapper_cfg = None
+randomness = dict(seed=2022)

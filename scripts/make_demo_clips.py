@@ -1,0 +1,120 @@
+#!/usr/bin/env python
+"""Make the synthetic video clips that the demo model is trained and evaluated on.
+
+Each clip is a camera move (pan, slow zoom, slight roll) over one of the still images that ship
+inside scikit-image, so no data set has to be downloaded. The images are split by name: the demo
+model never sees the held-out images in training.
+
+    python scripts/make_demo_clips.py --out data/demo            # train/ and heldout/GT/
+    python scripts/make_demo_clips.py --out data/demo --heldout-only
+
+Layout (``BasicFramesDataset``, depth 1): ``<out>/train/<clip>/00000000.png`` and
+``<out>/heldout/GT/<clip>/00000000.png``.
+"""
+import argparse
+from pathlib import Path
+from typing import Iterator, List, Tuple
+
+import cv2
+import numpy as np
+from skimage import data as skdata
+from tqdm import tqdm
+
+TRAIN_IMAGES = ['astronaut', 'chelsea', 'hubble_deep_field', 'immunohistochemistry', 'retina',
+                'brick', 'grass', 'gravel', 'camera', 'moon']
+HELDOUT_IMAGES = ['coffee', 'rocket', 'coins']
+
+
+def load_image(name: str) -> np.ndarray:
+    """A scikit-image sample as BGR uint8 (gray samples are repeated to three channels)."""
+    img = getattr(skdata, name)()
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    return np.ascontiguousarray(img[..., :3][..., ::-1])
+
+
+def camera_clip(img: np.ndarray, frames: int, size: Tuple[int, int],
+                rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Frames of a smooth camera move over ``img``.
+
+    Args:
+        img: Source image (BGR uint8).
+        frames: Number of frames.
+        size: (height, width) of each frame.
+        rng: Random generator (trajectory).
+
+    Yields:
+        np.ndarray: (height, width, 3) uint8 frames.
+    """
+    h, w = size
+    scale0 = rng.uniform(0.45, 1.0) * min(img.shape[0] / (1.6 * h), img.shape[1] / (1.6 * w), 2.5)
+    src = cv2.resize(img, None, fx=min(scale0, 1.0), fy=min(scale0, 1.0),
+                     interpolation=cv2.INTER_AREA)
+    sh, sw = src.shape[:2]
+    margin = 0.3
+    cx, cy = rng.uniform(margin * sw, (1 - margin) * sw), rng.uniform(margin * sh, (1 - margin) * sh)
+    speed = rng.uniform(0.3, 2.5)
+    heading = rng.uniform(0, 2 * np.pi)
+    vx, vy = speed * np.cos(heading), speed * np.sin(heading)
+    zoom, dzoom = 1.0, rng.uniform(-0.004, 0.004)
+    angle, dangle = 0.0, rng.uniform(-0.25, 0.25)
+    for _ in range(frames):
+        matrix = cv2.getRotationMatrix2D((cx, cy), angle, zoom)
+        matrix[0, 2] += w / 2 - cx
+        matrix[1, 2] += h / 2 - cy
+        yield cv2.warpAffine(src, matrix, (w, h), flags=cv2.INTER_CUBIC,
+                             borderMode=cv2.BORDER_REFLECT_101)
+        cx = float(np.clip(cx + vx, 0, sw - 1))
+        cy = float(np.clip(cy + vy, 0, sh - 1))
+        zoom *= 1 + dzoom
+        angle += dangle
+
+
+def write_clips(names: List[str], out: Path, clips_per_image: int, frames: int,
+                size: Tuple[int, int], seed: int) -> int:
+    """Write ``clips_per_image`` clips of every image in ``names`` under ``out``."""
+    rng = np.random.default_rng(seed)
+    count = 0
+    for name in tqdm(names, desc=f'clips -> {out}', unit='image'):
+        img = load_image(name)
+        for k in range(clips_per_image):
+            folder = out / f'{name}_{k:02d}'
+            if folder.is_dir() and len(list(folder.glob('*.png'))) == frames:
+                count += 1
+                rng.random()  # keep the sequence of the other clips unchanged
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            for i, frame in enumerate(camera_clip(img, frames, size, rng)):
+                if not cv2.imwrite(str(folder / f'{i:08d}.png'), frame):
+                    raise OSError(f'cannot write {folder / f"{i:08d}.png"}')
+            count += 1
+    return count
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--out', type=Path, default=Path('data/demo'))
+    p.add_argument('--train-clips-per-image', type=int, default=6)
+    p.add_argument('--train-frames', type=int, default=20)
+    p.add_argument('--train-size', type=int, nargs=2, default=(160, 160), metavar=('H', 'W'))
+    p.add_argument('--heldout-clips-per-image', type=int, default=2)
+    p.add_argument('--heldout-frames', type=int, default=12)
+    p.add_argument('--heldout-size', type=int, nargs=2, default=(128, 192), metavar=('H', 'W'))
+    p.add_argument('--heldout-only', action='store_true')
+    p.add_argument('--seed', type=int, default=2022)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not args.heldout_only:
+        n = write_clips(TRAIN_IMAGES, args.out / 'train', args.train_clips_per_image,
+                        args.train_frames, tuple(args.train_size), args.seed)
+        print(f'{n} training clips in {args.out / "train"}')
+    n = write_clips(HELDOUT_IMAGES, args.out / 'heldout' / 'GT', args.heldout_clips_per_image,
+                    args.heldout_frames, tuple(args.heldout_size), args.seed + 1)
+    print(f'{n} held-out clips in {args.out / "heldout" / "GT"}')
+
+
+if __name__ == '__main__':
+    main()
