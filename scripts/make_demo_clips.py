@@ -34,7 +34,7 @@ def load_image(name: str) -> np.ndarray:
 
 
 def camera_clip(img: np.ndarray, frames: int, size: Tuple[int, int],
-                rng: np.random.Generator) -> Iterator[np.ndarray]:
+                rng: np.random.Generator, keep_inside: bool = False) -> Iterator[np.ndarray]:
     """Frames of a smooth camera move over ``img``.
 
     Args:
@@ -42,17 +42,28 @@ def camera_clip(img: np.ndarray, frames: int, size: Tuple[int, int],
         frames: Number of frames.
         size: (height, width) of each frame.
         rng: Random generator (trajectory).
+        keep_inside: Scale the image so that the frame stays inside it. Otherwise (the training
+            clips of the demo model) the camera may look past the edge, which is reflected.
 
     Yields:
         np.ndarray: (height, width, 3) uint8 frames.
     """
     h, w = size
-    scale0 = rng.uniform(0.45, 1.0) * min(img.shape[0] / (1.6 * h), img.shape[1] / (1.6 * w), 2.5)
-    src = cv2.resize(img, None, fx=min(scale0, 1.0), fy=min(scale0, 1.0),
-                     interpolation=cv2.INTER_AREA)
+    if keep_inside:
+        fit = max(1.3 * h / img.shape[0], 1.3 * w / img.shape[1])
+        scale0 = fit * rng.uniform(1.0, 1.3)
+        src = cv2.resize(img, None, fx=scale0, fy=scale0,
+                         interpolation=cv2.INTER_CUBIC if scale0 > 1 else cv2.INTER_AREA)
+    else:
+        scale0 = rng.uniform(0.45, 1.0) * min(img.shape[0] / (1.6 * h),
+                                              img.shape[1] / (1.6 * w), 2.5)
+        src = cv2.resize(img, None, fx=min(scale0, 1.0), fy=min(scale0, 1.0),
+                         interpolation=cv2.INTER_AREA)
     sh, sw = src.shape[:2]
     margin = 0.3
     cx, cy = rng.uniform(margin * sw, (1 - margin) * sw), rng.uniform(margin * sh, (1 - margin) * sh)
+    if keep_inside:
+        cx, cy = float(np.clip(cx, w / 2, sw - w / 2)), float(np.clip(cy, h / 2, sh - h / 2))
     speed = rng.uniform(0.3, 2.5)
     heading = rng.uniform(0, 2 * np.pi)
     vx, vy = speed * np.cos(heading), speed * np.sin(heading)
@@ -64,8 +75,9 @@ def camera_clip(img: np.ndarray, frames: int, size: Tuple[int, int],
         matrix[1, 2] += h / 2 - cy
         yield cv2.warpAffine(src, matrix, (w, h), flags=cv2.INTER_CUBIC,
                              borderMode=cv2.BORDER_REFLECT_101)
-        cx = float(np.clip(cx + vx, 0, sw - 1))
-        cy = float(np.clip(cy + vy, 0, sh - 1))
+        low_x, low_y = (w / 2, h / 2) if keep_inside else (0, 0)
+        cx = float(np.clip(cx + vx, low_x, sw - 1 - low_x))
+        cy = float(np.clip(cy + vy, low_y, sh - 1 - low_y))
         zoom *= 1 + dzoom
         angle += dangle
 
@@ -91,6 +103,43 @@ def write_clips(names: List[str], out: Path, clips_per_image: int, frames: int,
     return count
 
 
+def make_demo_video(path: Path, image: str = 'coffee', frames: int = 48,
+                    hr_size: Tuple[int, int] = (384, 512), scale: int = 4, fps: int = 24,
+                    seed: int = 7) -> None:
+    """The low-quality clip that ships with the package for ``make demo``.
+
+    A camera move over a held-out image, degraded with the plugin's own training degradation
+    (blur, resize, noise, JPEG, video compression, twice, random-walking per frame) down to
+    ``hr_size / scale``, then encoded with H.264 through PyAV.
+    """
+    import av
+    from mmcv.transforms import Compose
+    from mmengine.registry import init_default_scope
+
+    import realbasicvsr_plugin  # noqa: F401
+    init_default_scope('realbasicvsr_plugin')
+    rng = np.random.default_rng(seed)
+    np.random.seed(seed)
+    gt = [f[..., ::-1].astype(np.float32) for f in camera_clip(load_image(image), frames, hr_size,
+                                                                 rng, keep_inside=True)]
+    lq_size = (hr_size[0] // scale, hr_size[1] // scale)
+    pipeline = Compose([dict(type='RealBasicVSRDegradations', keys=['img'], target_size=lq_size),
+                        dict(type='Clip', keys=['img'])])
+    lq = pipeline(dict(img=gt))['img']
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), 'w') as container:
+        stream = container.add_stream('libx264', rate=fps)
+        stream.width, stream.height = lq_size[1], lq_size[0]
+        stream.pix_fmt = 'yuv420p'
+        stream.options = {'crf': '18'}
+        for frame in lq:
+            rgb = np.clip(np.round(frame), 0, 255).astype(np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format='rgb24')):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--out', type=Path, default=Path('data/demo'))
@@ -102,11 +151,17 @@ def parse_args(argv=None):
     p.add_argument('--heldout-size', type=int, nargs=2, default=(128, 192), metavar=('H', 'W'))
     p.add_argument('--heldout-only', action='store_true')
     p.add_argument('--seed', type=int, default=2022)
+    p.add_argument('--demo-video', type=Path, default=None,
+                   help='only write the low-quality demo video (H.264) to this path')
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.demo_video:
+        make_demo_video(args.demo_video)
+        print(f'demo video: {args.demo_video}')
+        return
     if not args.heldout_only:
         n = write_clips(TRAIN_IMAGES, args.out / 'train', args.train_clips_per_image,
                         args.train_frames, tuple(args.train_size), args.seed)
