@@ -73,8 +73,9 @@ train_pipeline = [
             gaussian_sigma_step=0.1,
             poisson_scale_step=0.005),
         keys=['img']),
+    # frames are RGB here; OpenCV's JPEG codec expects BGR
     dict(type='RandomJPEGCompression', params=dict(quality=[30, 95], quality_step=3),
-         keys=['img']),
+         keys=['img'], bgr2rgb=True),
     _video_compression,
     # second order
     dict(
@@ -118,8 +119,9 @@ train_pipeline = [
             gaussian_sigma_step=0.1,
             poisson_scale_step=0.005),
         keys=['img']),
+    # frames are RGB here; OpenCV's JPEG codec expects BGR
     dict(type='RandomJPEGCompression', params=dict(quality=[30, 95], quality_step=3),
-         keys=['img']),
+         keys=['img'], bgr2rgb=True),
     # Real-ESRGAN's last stage in random order: video compression, and (resize to the LR size,
     # sinc blur)
     dict(
