@@ -13,10 +13,12 @@ _base_ = [
 experiment_name = 'realbasicvsr_stage1'
 work_dir = f'./work_dirs/{experiment_name}'
 
+# the plugin's classes are named with their scope, so that they are built even by tools that
+# build models under MMagic's scope (MMagic's inferencer does, whatever default_scope says)
 model = dict(
-    type='RealBasicVSR',
+    type='realbasicvsr_plugin.RealBasicVSR',
     generator=dict(
-        type='RealBasicVSRNet',
+        type='realbasicvsr_plugin.RealBasicVSRNet',
         mid_channels=64,
         num_propagation_blocks=20,
         num_cleaning_blocks=20,
@@ -28,7 +30,8 @@ model = dict(
         is_fix_cleaning=False,
         is_sequential_cleaning=False),
     pixel_loss=dict(type='CharbonnierLoss', loss_weight=1.0, reduction='mean'),
-    cleaning_loss=dict(type='CleaningLoss', loss_weight=1.0, loss_type='charbonnier'),
+    cleaning_loss=dict(
+        type='realbasicvsr_plugin.CleaningLoss', loss_weight=1.0, loss_type='charbonnier'),
     is_use_sharpened_gt_in_pixel=True,
     is_use_ema=True,
     data_preprocessor=dict(type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))

@@ -20,7 +20,7 @@ model = dict(
         type='UNetDiscriminatorWithSpectralNorm', in_channels=3, mid_channels=64,
         skip_connection=True),
     perceptual_loss=dict(
-        type='PerceptualLoss',
+        type='realbasicvsr_plugin.PerceptualLoss',
         layer_weights={'2': 0.1, '7': 0.1, '16': 1.0, '25': 1.0, '34': 1.0},
         vgg_type='vgg19',
         pretrained='torchvision://vgg19',

@@ -17,9 +17,9 @@ data_root = 'data/VideoLQ'
 scale = 4
 
 model = dict(
-    type='RealBasicVSR',
+    type='realbasicvsr_plugin.RealBasicVSR',
     generator=dict(
-        type='RealBasicVSRNet',
+        type='realbasicvsr_plugin.RealBasicVSRNet',
         mid_channels=64,
         num_propagation_blocks=20,
         num_cleaning_blocks=20,

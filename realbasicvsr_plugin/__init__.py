@@ -10,9 +10,19 @@ import os
 # offline that is a delay and a warning, and it is never what a user of this plugin wants.
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 
+import warnings  # noqa: E402
+
 from .version import __version__  # noqa: E402
-from . import registry  # noqa: F401  (must come before the components register)
-from . import datasets, engine, evaluation, models  # noqa: F401,E402
+
+# MMagic 1.2.0 and the diffusers it imports emit deprecation warnings at import time that say
+# nothing to a user of this plugin (np.bool8, torch's _register_pytree_node); keep them out of the
+# command line's output. Warnings raised later, by code that runs, are untouched.
+with warnings.catch_warnings():
+    warnings.filterwarnings('ignore', category=FutureWarning)
+    warnings.filterwarnings('ignore', category=DeprecationWarning)
+    warnings.filterwarnings('ignore', message='.*pkg_resources.*')
+    from . import registry  # noqa: F401  (must come before the components register)
+    from . import datasets, engine, evaluation, models  # noqa: F401,E402
 
 from pathlib import Path  # noqa: E402
 

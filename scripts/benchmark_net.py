@@ -39,18 +39,24 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def timed(fn, repeat, device):
-    fn()  # warm-up
-    best = float('inf')
+def timed_pair(fn_a, fn_b, repeat, device):
+    """Best time of each function; runs alternate, so background load hits both alike."""
+    out_a, out_b = fn_a(), fn_b()  # warm-up
+    best_a = best_b = float('inf')
     for _ in range(repeat):
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        out = fn()
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return best, out
+        for which, fn in (('a', fn_a), ('b', fn_b)):
+            if device.type == 'cuda':
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            fn()
+            if device.type == 'cuda':
+                torch.cuda.synchronize()
+            took = time.perf_counter() - start
+            if which == 'a':
+                best_a = min(best_a, took)
+            else:
+                best_b = min(best_b, took)
+    return best_a, out_a, best_b, out_b
 
 
 def main(argv=None):
@@ -89,8 +95,7 @@ def main(argv=None):
             with torch.inference_mode():
                 return pl(x)
 
-        t_mm, out_mm = timed(run_mmagic, args.repeat, device)
-        t_pl, out_pl = timed(run_plugin, args.repeat, device)
+        t_mm, out_mm, t_pl, out_pl = timed_pair(run_mmagic, run_plugin, args.repeat, device)
         diff = (out_mm.float() - out_pl.float()).abs().max().item()
         print(f'{name:6} {1e3 * t_mm / args.frames:16.1f} {1e3 * t_pl / args.frames:16.1f} '
               f'{t_mm / t_pl:8.2f}x {diff:11.2e} {pl.last_passes.float().mean().item():7.2f}')

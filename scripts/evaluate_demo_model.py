@@ -93,7 +93,8 @@ def parse_args(argv=None):
     p.add_argument('--config', type=Path, default=REPO / 'configs' / 'realbasicvsr_demo.py')
     p.add_argument('--checkpoint', default=None,
                    help='default: the demo model shipped in the package')
-    p.add_argument('--thres', type=float, default=1.5, help='theta of Eq. 5 (0-255)')
+    p.add_argument('--thres', type=float, default=5.0,
+                   help='theta of Eq. 5 (0-255); 5 as in the shipped demo config')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--json', type=Path, default=None)
     return p.parse_args(argv)

@@ -17,7 +17,7 @@ def test_stage_configs_carry_the_papers_settings():
     assert s1.train_dataloader.batch_size == 16 and s2.train_dataloader.batch_size == 8
     assert s1.train_dataloader.dataset.num_input_frames == 15  # L = 30 after mirroring
     assert s1.model.pixel_loss.type == 'CharbonnierLoss'
-    assert s1.model.cleaning_loss.type == 'CleaningLoss'
+    assert s1.model.cleaning_loss.type == 'realbasicvsr_plugin.CleaningLoss'
     assert s1.optim_wrapper.generator.optimizer.lr == 1e-4
     assert s1.train_cfg.max_iters == 300_000 and s2.train_cfg.max_iters == 150_000
     assert s2.model.generator.is_fix_cleaning and not g.is_fix_cleaning

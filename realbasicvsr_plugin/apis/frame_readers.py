@@ -1,0 +1,370 @@
+"""Frame sources for streaming inference: a video file, a folder of images, or one image.
+
+Every reader yields :class:`Frame` objects one at a time, so a caller holds only the frames it
+keeps. Problems the user can fix (a missing file, a corrupt or truncated video, no frames, frames
+of mixed sizes, an unreadable image) raise :class:`~realbasicvsr_plugin.apis.errors.InferenceError`
+with a one-line message naming the file.
+"""
+import re
+from abc import ABCMeta, abstractmethod
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator, List, NamedTuple, Optional, Tuple, Union
+
+import cv2
+import numpy as np
+
+from .errors import InferenceError
+
+#: File extensions read as images (lower case).
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm')
+
+#: libav log messages that mean a video ended before its container said it would.
+_TRUNCATION_HINTS = ('prematurely', 'truncat', 'partial file', 'incomplete')
+
+
+class Frame(NamedTuple):
+    """One decoded frame.
+
+    Attributes:
+        index (int): Position of the frame in the source (0-based, before any range is applied).
+        name (str): A file stem for the frame when it is written as an image.
+        image (np.ndarray): ``(H, W, 3)`` uint8 RGB pixels (``None`` only inside a reader,
+            for frames before the requested range, which are decoded but not converted).
+    """
+    index: int
+    name: str
+    image: np.ndarray
+
+
+def _natural_key(path: Path) -> List[Union[int, str]]:
+    """Sort key that orders ``frame2`` before ``frame10``."""
+    return [int(tok) if tok.isdigit() else tok.lower() for tok in re.split(r'(\d+)', path.name)]
+
+
+def _check_range(start: int, end: Optional[int]) -> None:
+    if start < 0:
+        raise InferenceError(f'frame range: start must be >= 0, got {start}')
+    if end is not None and end <= start:
+        raise InferenceError(f'frame range: end ({end}) must be greater than start ({start})')
+
+
+class FrameReader(metaclass=ABCMeta):
+    """Base class of the frame sources.
+
+    Args:
+        path (str | Path): The source.
+        start (int): Index of the first frame to yield. Defaults to 0.
+        end (int, optional): Index one past the last frame to yield; ``None`` reads to the end.
+    """
+
+    def __init__(self, path: Union[str, Path], start: int = 0, end: Optional[int] = None) -> None:
+        _check_range(start, end)
+        self.path = Path(path)
+        self.start = start
+        self.end = end
+
+    @property
+    @abstractmethod
+    def fps(self) -> Optional[Fraction]:
+        """Frame rate of the source, or ``None`` when it has none (images)."""
+
+    @property
+    @abstractmethod
+    def size(self) -> Tuple[int, int]:
+        """``(width, height)`` of the frames."""
+
+    @property
+    @abstractmethod
+    def total_frames(self) -> Optional[int]:
+        """Number of frames in the whole source if known (an estimate for some videos)."""
+
+    @property
+    def num_frames(self) -> Optional[int]:
+        """Number of frames this reader will yield, if known (for progress bars)."""
+        total = self.total_frames
+        if total is None:
+            return None
+        stop = total if self.end is None else min(total, self.end)
+        return max(stop - self.start, 0)
+
+    @abstractmethod
+    def _frames(self) -> Iterator[Frame]:
+        """Yield all frames of the source in order."""
+
+    def __iter__(self) -> Iterator[Frame]:
+        count = 0
+        last_index = -1
+        first_size = None
+        frames = self._frames()
+        try:
+            for frame in frames:
+                last_index = frame.index
+                if frame.index < self.start:
+                    continue
+                if self.end is not None and frame.index >= self.end:
+                    break
+                _check_frame_size(self.path, frame, first_size)
+                first_size = first_size or frame.image.shape[:2]
+                count += 1
+                yield frame
+        finally:
+            frames.close()  # stop decoding now, not when the generator is collected
+        if count == 0:
+            if last_index < 0:
+                raise InferenceError(f"no frames could be decoded from '{self.path}'")
+            raise InferenceError(
+                f"frame range starts at {self.start} but '{self.path}' has only "
+                f'{last_index + 1} frames')
+
+    def close(self) -> None:
+        """Release the source (a no-op for image readers)."""
+
+    def __enter__(self) -> 'FrameReader':
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class VideoFileReader(FrameReader):
+    """Decode a video file frame by frame with PyAV.
+
+    Args:
+        path (str | Path): The video file: anything FFmpeg (as built into PyAV) can demux.
+        start (int): Index of the first frame to yield. Defaults to 0.
+        end (int, optional): Index one past the last frame to yield.
+    """
+
+    def __init__(self, path: Union[str, Path], start: int = 0, end: Optional[int] = None) -> None:
+        super().__init__(path, start, end)
+        import av  # PyAV is only needed for video
+
+        self._av = av
+        try:
+            self._container = av.open(str(self.path))
+        except av.error.FFmpegError as err:
+            raise InferenceError(f"cannot open '{self.path}' as a video (corrupt, truncated or "
+                                 f'not a video): {_ffmpeg_reason(err)}') from err
+        if not self._container.streams.video:
+            self._container.close()
+            raise InferenceError(f"'{self.path}' has no video stream")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = 'AUTO'
+        ctx = self._stream.codec_context
+        if not ctx.width or not ctx.height:
+            self._container.close()
+            raise InferenceError(f"'{self.path}': the video stream has no frame size "
+                                 '(corrupt header or unsupported codec)')
+
+    @property
+    def fps(self) -> Optional[Fraction]:
+        rate = self._stream.average_rate or self._stream.guessed_rate or self._stream.base_rate
+        return Fraction(rate) if rate else None
+
+    @property
+    def size(self) -> Tuple[int, int]:
+        return self._stream.codec_context.width, self._stream.codec_context.height
+
+    @property
+    def total_frames(self) -> Optional[int]:
+        if self._stream.frames:
+            return int(self._stream.frames)
+        duration = self._container.duration  # microseconds
+        if duration and self.fps:
+            return int(round(duration / 1e6 * float(self.fps)))
+        return None
+
+    @property
+    def stream_start_time(self) -> float:
+        """Presentation time (seconds) of the first frame of the video stream."""
+        stream = self._stream
+        if stream.start_time is None:
+            return 0.0
+        return float(stream.start_time * stream.time_base)
+
+    def _frames(self) -> Iterator[Frame]:
+        av = self._av
+        index = 0
+        previous_level = av.logging.get_level()
+        av.logging.set_level(av.logging.ERROR)
+        try:
+            with av.logging.Capture() as logs:
+                try:
+                    for av_frame in self._container.decode(self._stream):
+                        # frames before the range are decoded (exact seeking) but not converted
+                        image = av_frame.to_ndarray(format='rgb24') \
+                            if index >= self.start else None
+                        yield Frame(index, f'{index:08d}', image)
+                        index += 1
+                except av.error.FFmpegError as err:
+                    raise InferenceError(
+                        f"'{self.path}' is corrupt or truncated: decoding failed after "
+                        f'{index} frames ({_ffmpeg_reason(err)})') from err
+            for _level, _source, message in logs:
+                if any(hint in message.lower() for hint in _TRUNCATION_HINTS):
+                    raise InferenceError(
+                        f"'{self.path}' is truncated: decoding stopped after {index} frames "
+                        f'({message.strip()})')
+        finally:
+            av.logging.set_level(previous_level)
+
+    def close(self) -> None:
+        self._container.close()
+
+
+def _check_frame_size(source: Path, frame: Frame, first_size: Optional[Tuple[int, int]]) -> None:
+    """Raise if ``frame`` differs in size from the first frame of the sequence."""
+    if first_size is not None and frame.image.shape[:2] != first_size:
+        h, w = frame.image.shape[:2]
+        raise InferenceError(
+            f"frames of mixed sizes in '{source}': frame {frame.index} is {w}x{h} but the first "
+            f'frame is {first_size[1]}x{first_size[0]}')
+
+
+def _ffmpeg_reason(err: Exception) -> str:
+    """The readable part of a PyAV error (without errno and file name)."""
+    reason = getattr(err, 'strerror', None) or str(err)
+    return str(reason).strip()
+
+
+class _ImageListReader(FrameReader):
+    """Frames from a list of image files, all of one size (checked before any is decoded)."""
+
+    def __init__(self, path: Union[str, Path], files: List[Path], start: int = 0,
+                 end: Optional[int] = None) -> None:
+        super().__init__(path, start, end)
+        self.files = files
+        self._unique_stems = True
+        self._size = self._check_sizes(files[start:end])
+
+    def _name(self, index: int) -> str:
+        return self.files[index].stem
+
+    @staticmethod
+    def _check_sizes(files: List[Path]) -> Tuple[int, int]:
+        """Read each image's header (not its pixels) and insist on one frame size."""
+        from PIL import Image, UnidentifiedImageError
+
+        size = None
+        first = None
+        for file in files:
+            try:
+                with Image.open(file) as img:
+                    this = img.size
+            except (UnidentifiedImageError, OSError) as err:
+                raise InferenceError(f"'{file}' is not a readable image ({err})") from err
+            if size is None:
+                size, first = this, file
+            elif this != size:
+                raise InferenceError(
+                    f"frames of mixed sizes: '{file.name}' is {this[0]}x{this[1]} but "
+                    f"'{first.name}' is {size[0]}x{size[1]}")
+        return size if size is not None else (0, 0)
+
+    @property
+    def fps(self) -> Optional[Fraction]:
+        return None
+
+    @property
+    def size(self) -> Tuple[int, int]:
+        return self._size
+
+    @property
+    def total_frames(self) -> Optional[int]:
+        return len(self.files)
+
+    def _frames(self) -> Iterator[Frame]:
+        for index, file in enumerate(self.files):
+            yield Frame(index, self._name(index), read_image(file))
+
+    def __iter__(self) -> Iterator[Frame]:
+        # The file list is known: jump to the range instead of decoding the skipped frames.
+        if self.start >= len(self.files):
+            raise InferenceError(f"frame range starts at {self.start} but '{self.path}' has "
+                                 f'only {len(self.files)} frames')
+        stop = len(self.files) if self.end is None else min(self.end, len(self.files))
+        first_size = None
+        for index in range(self.start, stop):
+            file = self.files[index]
+            frame = Frame(index, self._name(index), read_image(file))
+            _check_frame_size(file, frame, first_size)
+            first_size = first_size or frame.image.shape[:2]
+            yield frame
+
+
+def read_image(file: Path) -> np.ndarray:
+    """Read an image file as ``(H, W, 3)`` uint8 RGB (grey is expanded, alpha dropped).
+
+    Args:
+        file (Path): The image file.
+
+    Returns:
+        np.ndarray: The pixels.
+    """
+    image = cv2.imread(str(file), cv2.IMREAD_COLOR)  # 8-bit BGR; 16-bit input is scaled down
+    if image is None:
+        raise InferenceError(f"'{file}' is not a readable image")
+    return np.ascontiguousarray(image[..., ::-1])
+
+
+class ImageFolderReader(_ImageListReader):
+    """Frames from the image files of a folder, in natural file-name order.
+
+    Args:
+        path (str | Path): The folder. Files whose extension is not in :data:`IMAGE_EXTENSIONS`
+            are ignored.
+        start (int): Index of the first frame to yield. Defaults to 0.
+        end (int, optional): Index one past the last frame to yield.
+    """
+
+    def __init__(self, path: Union[str, Path], start: int = 0, end: Optional[int] = None) -> None:
+        path = Path(path)
+        files = sorted((p for p in path.iterdir()
+                        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS), key=_natural_key)
+        if not files:
+            raise InferenceError(f"folder '{path}' contains no image files "
+                                 f"({', '.join(IMAGE_EXTENSIONS)})")
+        super().__init__(path, files, start, end)
+        # 'a.png' and 'a.jpg' would both be written as 'a.png': number the frames instead
+        self._unique_stems = len({f.stem for f in files}) == len(files)
+
+    def _name(self, index: int) -> str:
+        return self.files[index].stem if self._unique_stems else f'{index:08d}'
+
+
+class SingleImageReader(_ImageListReader):
+    """One image as a one-frame sequence.
+
+    Args:
+        path (str | Path): The image file.
+        start (int): Must be 0 (kept for a uniform interface). Defaults to 0.
+        end (int, optional): Ignored beyond validation.
+    """
+
+    def __init__(self, path: Union[str, Path], start: int = 0, end: Optional[int] = None) -> None:
+        super().__init__(path, [Path(path)], start, end)
+
+
+def open_frame_reader(path: Union[str, Path], start: int = 0,
+                      end: Optional[int] = None) -> FrameReader:
+    """Open the right reader for ``path``: a folder, an image file or a video file.
+
+    Args:
+        path (str | Path): Input video, folder of frames or image.
+        start (int): Index of the first frame to read. Defaults to 0.
+        end (int, optional): Index one past the last frame to read; ``None`` reads to the end.
+
+    Returns:
+        FrameReader: An iterable of :class:`Frame`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InferenceError(f"input not found: '{path}'")
+    if path.is_dir():
+        return ImageFolderReader(path, start, end)
+    if path.stat().st_size == 0:
+        raise InferenceError(f"input '{path}' is an empty file")
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        return SingleImageReader(path, start, end)
+    return VideoFileReader(path, start, end)

@@ -1,0 +1,176 @@
+"""Build the restoration network for inference from a config and a checkpoint.
+
+The config is one of the plugin's configs (training, test or inference): its ``model.generator``
+(or ``model`` itself when it is a bare network) is built with the plugin's ``MODELS`` registry
+under the ``realbasicvsr_plugin`` scope, then the checkpoint's weights are loaded into it
+(the EMA generator's when the checkpoint has one).
+"""
+import re
+from pathlib import Path
+from typing import Optional, Tuple, Union
+
+import torch
+from torch import nn
+
+from .errors import InferenceError
+
+#: File names of the demo model shipped in ``realbasicvsr_plugin/weights/``.
+DEMO_CONFIG = 'realbasicvsr_demo_config.py'
+DEMO_CHECKPOINT = 'realbasicvsr_demo.pth'
+
+#: The paper's architecture, used when a checkpoint is given without a config, with the test
+#: threshold of dynamic refinement for the GAN-trained model (as the released weights are).
+PAPER_GENERATOR = dict(type='RealBasicVSRNet', mid_channels=64, num_propagation_blocks=20,
+                       num_cleaning_blocks=20, dynamic_refine_thres=5, max_passes=3,
+                       is_fix_cleaning=False, is_sequential_cleaning=False, scale=4)
+
+
+def weights_dir() -> Path:
+    """The folder of the weights installed with the package."""
+    return Path(__file__).resolve().parents[1] / 'weights'
+
+
+def default_model() -> Tuple[Path, Path]:
+    """The config and checkpoint used when the user names neither: the shipped demo model.
+
+    Returns:
+        tuple[Path, Path]: ``(config, checkpoint)``.
+
+    Raises:
+        InferenceError: The demo model is not installed.
+    """
+    config, checkpoint = weights_dir() / DEMO_CONFIG, weights_dir() / DEMO_CHECKPOINT
+    if not (config.is_file() and checkpoint.is_file()):
+        raise InferenceError(
+            f"no --checkpoint given and the demo model is not installed (looked for "
+            f"'{checkpoint}'); pass --checkpoint (and --config for another architecture)")
+    return config, checkpoint
+
+
+def load_config(config):
+    """Read a config file into an MMEngine ``Config`` (a ``Config`` or dict passes through).
+
+    Args:
+        config (str | Path | Config | dict): The config.
+
+    Returns:
+        mmengine.config.Config: The config.
+    """
+    from mmengine.config import Config
+
+    if isinstance(config, Config):
+        return config
+    if isinstance(config, dict):
+        return Config(config)
+    path = Path(config)
+    if not path.is_file():
+        raise InferenceError(f"config not found: '{path}'")
+    try:
+        return Config.fromfile(str(path))
+    except Exception as err:  # noqa: BLE001  (any parse error of a user file)
+        raise InferenceError(f"cannot read config '{path}': {type(err).__name__}: "
+                             f'{_first_line(err)}') from err
+
+
+def generator_config(cfg) -> dict:
+    """The network part of a config: ``model.generator``, or ``model`` if it is a network.
+
+    Args:
+        cfg (Config): A plugin config.
+
+    Returns:
+        dict: The generator's config (a copy).
+    """
+    model = cfg.get('model')
+    if model is None:
+        raise InferenceError(f"config '{cfg.filename}' has no 'model'")
+    generator = model.get('generator', model)
+    if 'type' not in generator:
+        raise InferenceError(f"config '{cfg.filename}': model.generator has no 'type'")
+    return dict(generator)
+
+
+def build_generator(generator_cfg: dict) -> nn.Module:
+    """Build a network from its config with the plugin's registry and scope.
+
+    Args:
+        generator_cfg (dict): e.g. ``dict(type='RealBasicVSRNet', mid_channels=64, ...)``.
+
+    Returns:
+        nn.Module: The network, in eval mode.
+    """
+    from mmengine.registry import DefaultScope
+
+    import realbasicvsr_plugin  # noqa: F401  (registers the plugin's modules)
+    from realbasicvsr_plugin.registry import MODELS
+
+    try:
+        # Plain names resolve in the plugin first, whatever scope the caller has set.
+        with DefaultScope.overwrite_default_scope('realbasicvsr_plugin'):
+            net = MODELS.build(dict(generator_cfg))
+    except (KeyError, TypeError, ValueError) as err:
+        raise InferenceError(f'cannot build the network {generator_cfg.get("type")!r}: '
+                             f'{_first_line(err)}') from err
+    return net.eval()
+
+
+def _checkpoint_message(err: Exception, source: str, where: str) -> str:
+    """One line from the checkpoint loader's report (which lists keys on several lines)."""
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    if len(lines) > 1 and 'does not fit' in lines[0]:
+        details = []
+        for line in lines[1:]:
+            head, _, names = line.partition(': ')
+            entries = re.split(r',\s(?![^()]*\))', names)  # commas outside shape tuples
+            more = ', ...' if len(entries) > 2 else ''
+            details.append(f'{head}: {", ".join(entries[:2])}{more}')
+        return f"checkpoint '{source}' does not fit {where}: " + '; '.join(details)
+    return ' '.join(lines)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().strip('"\'')
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def load_model(config=None, checkpoint: Optional[str] = None,
+               device: Union[str, torch.device] = 'cpu',
+               trust_checkpoint: bool = False) -> Tuple[nn.Module, Optional[object]]:
+    """Build the network and load its weights.
+
+    With neither ``config`` nor ``checkpoint`` the demo model (:func:`default_model`) is used;
+    with a checkpoint alone, the paper's architecture (:data:`PAPER_GENERATOR`).
+
+    Args:
+        config (str | Path | Config | dict, optional): Plugin config.
+        checkpoint (str, optional): Checkpoint path or URL (MMagic, plugin or bare state dict).
+        device (str | torch.device): Where to put the network. Defaults to ``'cpu'``.
+        trust_checkpoint (bool): Unpickle the checkpoint fully (only for files from a trusted
+            source); by default only tensors and plain metadata are loaded. Defaults to False.
+
+    Returns:
+        tuple[nn.Module, Config | None]: The network in eval mode and the config it came from.
+    """
+    from realbasicvsr_plugin.models import CheckpointError
+    from realbasicvsr_plugin.models import load_checkpoint as load_weights
+
+    if config is None and checkpoint is None:
+        config, checkpoint = default_model()
+    if checkpoint is None:
+        raise InferenceError(f"--config '{config}' needs a --checkpoint (without one the "
+                             'network would have random weights)')
+    source = str(checkpoint)
+    if '://' not in source and not Path(source).is_file():
+        raise InferenceError(f"checkpoint not found: '{source}'")
+    cfg = load_config(config) if config is not None else None
+    net = build_generator(generator_config(cfg) if cfg is not None else PAPER_GENERATOR)
+    where = f"config '{config}'" if config is not None else "the paper's architecture"
+    try:
+        load_weights(net, source, strict=True, map_location='cpu',
+                     trust_checkpoint=trust_checkpoint)
+    except CheckpointError as err:
+        raise InferenceError(_checkpoint_message(err, source, where)) from err
+    except (OSError, RuntimeError, EOFError, ValueError) as err:
+        raise InferenceError(f"cannot load checkpoint '{source}': {type(err).__name__}: "
+                             f'{_first_line(err)}') from err
+    return net.to(device).eval(), cfg
