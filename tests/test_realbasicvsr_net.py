@@ -101,7 +101,8 @@ def test_stopped_frames_are_not_recomputed():
         first = ours.image_cleaning(lqs[0]).abs().mean(dim=(1, 2, 3)) * 255
     ours.set_refinement(float(first.median()), 4)
     seen = []
-    handle = ours.image_cleaning.register_forward_hook(lambda m, i, o: seen.append(i[0].size(0)))
+    handle = ours.image_cleaning[1].register_forward_hook(
+        lambda m, i, o: seen.append(i[0].size(0)))
     with torch.no_grad():
         ours(lqs)
     handle.remove()

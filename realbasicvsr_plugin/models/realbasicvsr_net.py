@@ -38,6 +38,26 @@ from realbasicvsr_plugin.registry import MODELS
 SUPPORTED_SCALES = (1, 2, 4)
 
 
+def run_residual_stack(stack: ResidualBlocksWithInputConv, feat: torch.Tensor) -> torch.Tensor:
+    """``stack(feat)``, with each residual block's skip connection added in place at inference.
+
+    MMagic's ``ResidualBlockNoBN`` returns ``identity + out * res_scale``: with ``res_scale == 1``
+    that is a multiplication by one and a fresh tensor per block. Without autograd the sum can be
+    formed in the conv's output buffer instead; the result is the same.
+    """
+    if torch.is_grad_enabled():
+        return stack(feat)
+    conv, act, blocks = stack.main
+    feat = act(conv(feat))
+    for block in blocks:
+        if block.res_scale != 1.0:
+            feat = block(feat)
+            continue
+        out = block.conv2(block.relu(block.conv1(feat)))
+        feat = out.add_(feat)
+    return feat
+
+
 class BasicVSRCore(BaseModule):
     """BasicVSR: SPyNet flow, bidirectional propagation and upsampling.
 
@@ -136,7 +156,8 @@ class BasicVSRCore(BaseModule):
         for i in range(t - 1, -1, -1):
             if i < t - 1:
                 feat_prop = flow_warp(feat_prop, flows_backward[:, i].permute(0, 2, 3, 1))
-            feat_prop = self.backward_resblocks(torch.cat([lrs[:, i], feat_prop], dim=1))
+            feat_prop = run_residual_stack(self.backward_resblocks,
+                                           torch.cat([lrs[:, i], feat_prop], dim=1))
             backward_feats[i] = feat_prop
 
         # forward-time propagation, fusion and upsampling
@@ -148,7 +169,8 @@ class BasicVSRCore(BaseModule):
                 flow = (flows_forward[:, i - 1]
                         if flows_forward is not None else flows_backward[:, -i])
                 feat_prop = flow_warp(feat_prop, flow.permute(0, 2, 3, 1))
-            feat_prop = self.forward_resblocks(torch.cat([lr_curr, feat_prop], dim=1))
+            feat_prop = run_residual_stack(self.forward_resblocks,
+                                           torch.cat([lr_curr, feat_prop], dim=1))
             fused = self.lrelu(self.fusion(torch.cat([backward_feats[i], feat_prop], dim=1)))
             backward_feats[i] = None  # free as we go
             outputs.append(self.upsample(fused, lr_curr))
@@ -252,9 +274,12 @@ class RealBasicVSRNet(BaseModule):
     # ------------------------------------------------------------------ cleaning
     def _clean_once(self, frames: torch.Tensor) -> torch.Tensor:
         """Residue of one cleaning pass for a batch of frames (b, c, h, w)."""
+        def residue(x):
+            return self.image_cleaning[1](run_residual_stack(self.image_cleaning[0], x))
+
         if self.is_sequential_cleaning:
-            return torch.cat([self.image_cleaning(f) for f in frames.split(1)])
-        return self.image_cleaning(frames)
+            return torch.cat([residue(f) for f in frames.split(1)])
+        return residue(frames)
 
     def clean(self, lqs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Clean every frame, with per-frame dynamic refinement (Eq. 5).
