@@ -158,3 +158,12 @@ def test_spynet_pretrained_loads_through_the_same_loader(served, tmp_path, monke
     (root / 'spynet.pth').rename(root / f'spynet_20210409-{digest[:8]}.pth')
     net = fresh(6, spynet_pretrained=f'{base}/spynet_20210409-{digest[:8]}.pth')
     assert same_weights(net.basicvsr.spynet, spynet)
+
+
+def test_loading_keeps_the_allowlist_registered_for_mmengine(tmp_path):
+    # MMEngine resumes with a bare torch.load: the plugin's allowlist must survive its own loads
+    torch.save(fresh(1).state_dict(), tmp_path / 'a.pth')
+    load_checkpoint(fresh(2), tmp_path / 'a.pth')
+    torch.save({'message_hub': HistoryBuffer([1.0], [1]), 'x': np.float64(1)}, tmp_path / 'b.pth')
+    loaded = torch.load(tmp_path / 'b.pth', weights_only=True)
+    assert loaded['message_hub'].current() == 1.0

@@ -22,8 +22,23 @@ def test_wheel_ships_the_configs_and_the_package(tmp_path):
                      'realbasicvsr_plugin/.mim/configs/realbasicvsr_stage2.py',
                      'realbasicvsr_plugin/.mim/configs/_base_/default_runtime.py',
                      'realbasicvsr_plugin/registry.py',
-                     'realbasicvsr_plugin/models/realbasicvsr_net.py'):
+                     'realbasicvsr_plugin/models/realbasicvsr_net.py',
+                     # the main job's defaults: the demo model and the low-quality clip
+                     'realbasicvsr_plugin/weights/realbasicvsr_demo.pth',
+                     'realbasicvsr_plugin/weights/realbasicvsr_demo_config.py',
+                     'realbasicvsr_plugin/demo/coffee_lq.mp4'):
         assert expected in names, expected
     entry = [n for n in names if n.endswith('entry_points.txt')]
     assert entry and 'realbasicvsr = realbasicvsr_plugin.apis.cli:main' in \
         zipfile.ZipFile(wheel).read(entry[0]).decode()
+
+
+def test_one_opencv_distribution_and_the_host_imports():
+    from importlib.metadata import distributions
+    opencv = sorted({d.metadata['Name'].lower() for d in distributions()
+                     if d.metadata['Name'] and d.metadata['Name'].lower().startswith('opencv')})
+    assert opencv == ['opencv-python-headless'], opencv
+    import cv2
+    import mmagic.models  # noqa: F401
+    import mmcv.ops  # noqa: F401  (the compiled ops of the source build)
+    assert cv2.__version__.startswith('4.11')

@@ -189,8 +189,10 @@ def load_state_dict_file(path_or_url: Union[str, Path], sha256: Optional[str] = 
         if trust_checkpoint:
             obj = torch.load(path, map_location=map_location, weights_only=False)
         else:
-            with torch.serialization.safe_globals(_safe_globals()):
-                obj = torch.load(path, map_location=map_location, weights_only=True)
+            # not the `safe_globals` context manager: on exit it removes its globals even when
+            # they were registered before (by register_safe_globals, for MMEngine's resume)
+            register_safe_globals()
+            obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         found = re.search(r'(?:GLOBAL|global) ([\w.]+)', str(err))
         what = f'the Python object `{found.group(1)}`' if found else 'Python objects'
