@@ -18,6 +18,8 @@ import sys
 import threading
 from typing import Iterator, List, Optional
 
+from .cancellation import (Terminated, check_termination, request_termination,
+                           reset_termination)
 from .errors import InferenceError
 from .inference import INFERENCE_DEFAULTS
 
@@ -150,10 +152,6 @@ def error_line(err: BaseException) -> str:
     return f'{type(err).__name__}{detail} (run with --debug for the traceback)'
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that the unfinished output is removed on the way out."""
-
-
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """Turn SIGTERM (``kill``, ``timeout``, container stops) into :class:`Terminated`."""
@@ -162,13 +160,16 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         return
 
     def handler(signum, frame):
-        raise Terminated()
+        request_termination()  # acted on between frames (see cancellation.py)
 
+    reset_termination()
     previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield
+        check_termination()  # a request that came after the last frame
     finally:
         signal.signal(signal.SIGTERM, previous)
+        reset_termination()
 
 
 def main(argv: Optional[List[str]] = None) -> int:

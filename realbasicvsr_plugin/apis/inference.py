@@ -16,6 +16,7 @@ from typing import Optional, Tuple, Union
 from torch import nn
 
 from .atomic_output import check_output_path
+from .cancellation import check_termination
 from .errors import InferenceError
 from .frame_readers import VideoFileReader, open_frame_reader
 from .frame_writers import (FrameWriter, PngFolderWriter, SingleImageWriter, VideoFileWriter,
@@ -163,9 +164,14 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
                               png_compression)
         with writer:
             bar = _progress_bar(reader.num_frames, progress)
+            # closed explicitly below: left to the garbage collector after an exception, the
+            # suspended decoding generator would be finalised after its container is closed,
+            # which can block forever inside FFmpeg's threaded decoder
+            source = iter(reader)
             try:
-                frames = ((frame.name, frame.image) for frame in reader)
+                frames = ((frame.name, frame.image) for frame in _checked(source))
                 for name, restored in inferencer.restore_named(frames):
+                    check_termination()
                     if tuple(restored.shape[-2:]) != (out_size[1], out_size[0]):
                         raise InferenceError(
                             f'the network returned {restored.shape[-1]}x{restored.shape[-2]} '
@@ -174,12 +180,20 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
                     writer.write(to_uint8(restored), name)
                     bar.update(1)
             finally:
+                source.close()
                 bar.close()
         audio_mode = writer.audio_mode if isinstance(writer, VideoFileWriter) else None
         return InferenceSummary(output=output, kind=kind, frames=writer.frames_written,
                                 seconds=time.perf_counter() - began,
                                 input_size=(width, height), output_size=out_size,
                                 audio=audio_mode, mean_passes=inferencer.mean_passes())
+
+
+def _checked(reader):
+    """The reader's frames, stopping at a requested termination before each one."""
+    for frame in reader:
+        check_termination()
+        yield frame
 
 
 def _open_writer(kind: str, output: Path, reader, size: Tuple[int, int], opts: dict,
