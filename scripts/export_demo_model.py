@@ -15,8 +15,9 @@ from mmengine.config import Config
 
 from realbasicvsr_plugin.apis import build_generator
 from realbasicvsr_plugin.models import load_checkpoint
+from realbasicvsr_plugin.cache import sha256_of
 from realbasicvsr_plugin.models.checkpoint import (extract_generator_state_dict,
-                                                   load_state_dict_file, sha256_of)
+                                                   load_state_dict_file)
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / 'realbasicvsr_plugin' / 'weights'

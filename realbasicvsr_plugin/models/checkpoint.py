@@ -20,13 +20,10 @@ URLs are downloaded once into a cache folder (``$REALBASICVSR_PLUGIN_CACHE/check
 and verified against a sha256: the one given, or, as torch.hub does, the hex prefix after the last
 ``-`` in the file name (``spynet_20210409-c6c1bd09.pth``).
 """
-import hashlib
-import os
+
 import pickle
 import re
-import tempfile
 import urllib.parse
-import urllib.request
 from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Union
@@ -35,7 +32,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from realbasicvsr_plugin.cache import default_cache_dir
+from realbasicvsr_plugin.cache import default_cache_dir, download_file, sha256_of
 
 __all__ = ['CheckpointError', 'UnsafeCheckpointError', 'load_checkpoint', 'load_state_dict_file',
            'extract_generator_state_dict', 'resolve_checkpoint', 'cache_dir']
@@ -110,15 +107,6 @@ def register_safe_globals() -> None:
     torch.serialization.add_safe_globals(_safe_globals())
 
 
-def sha256_of(path: Union[str, Path]) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _verify(path: Path, sha256: Optional[str], source: str) -> None:
     expected = sha256
     if expected is None:
@@ -138,20 +126,11 @@ def _download(url: str, sha256: Optional[str]) -> Path:
     if target.is_file():
         _verify(target, sha256, url)
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f'.{name}.', suffix='.part')
     try:
-        with os.fdopen(fd, 'wb') as out, urllib.request.urlopen(url, timeout=60) as resp:
-            for block in iter(lambda: resp.read(1 << 20), b''):
-                out.write(block)
-        _verify(Path(tmp), sha256, url)
-        os.replace(tmp, target)
+        download_file(url, target, lambda tmp: _verify(Path(tmp), sha256, url), timeout=60)
     except CheckpointError:
-        os.unlink(tmp)
         raise
     except Exception as err:  # network errors of every kind
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         raise CheckpointError(f'cannot download checkpoint {url}: {err}') from err
     return target
 

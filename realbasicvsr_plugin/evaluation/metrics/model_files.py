@@ -12,20 +12,17 @@ returns a verified local path, trying in order:
 A file whose SHA-256 differs gets a :class:`ChecksumError`; when nothing works a
 :class:`ModelFileUnavailableError` says what was tried and what to do.
 """
-import hashlib
 import os
 import os.path as osp
-import shutil
-import tempfile
 import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import List, Optional
 
 __all__ = ['ModelFile', 'ChecksumError', 'ModelFileUnavailableError', 'fetch_model_file',
            'default_cache_dir', 'sha256_of']
 
-from realbasicvsr_plugin.cache import CACHE_ENV, default_cache_dir  # noqa: F401
+from realbasicvsr_plugin.cache import (CACHE_ENV, default_cache_dir,  # noqa: F401
+                                       download_file, sha256_of)
 
 
 class ChecksumError(ValueError):
@@ -55,22 +52,6 @@ class ModelFile:
     help: str = ''
 
 
-def sha256_of(path: str) -> str:
-    """SHA-256 of a file, lowercase hex.
-
-    Args:
-        path (str): File to hash.
-
-    Returns:
-        str: The digest.
-    """
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _check(path: str, spec: ModelFile, source: str) -> None:
     actual = sha256_of(path)
     if actual != spec.sha256:
@@ -81,16 +62,7 @@ def _check(path: str, spec: ModelFile, source: str) -> None:
 
 
 def _download(url: str, dest: str, spec: ModelFile, timeout: float) -> None:
-    os.makedirs(osp.dirname(dest), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{spec.name}.', suffix='.part', dir=osp.dirname(dest))
-    try:
-        with os.fdopen(fd, 'wb') as out, urllib.request.urlopen(url, timeout=timeout) as resp:
-            shutil.copyfileobj(resp, out)
-        _check(tmp, spec, url)
-        os.replace(tmp, dest)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    download_file(url, dest, lambda tmp: _check(tmp, spec, url), timeout)
 
 
 def fetch_model_file(spec: ModelFile,
