@@ -5,6 +5,7 @@ from mmagic.models.editors.real_basicvsr.real_basicvsr_net import \
     RealBasicVSRNet as MMagicNet
 
 from realbasicvsr_plugin.models import RealBasicVSRNet
+from realbasicvsr_plugin.models import realbasicvsr_net
 from realbasicvsr_plugin.registry import MODELS
 
 from conftest import TINY_NET
@@ -149,6 +150,93 @@ def test_sequential_cleaning_equals_batched_and_input_is_untouched():
         b = sequential(lqs)
     assert torch.equal(lqs, before)
     assert (a - b).abs().max() <= 1e-5
+
+
+def spy_strips(monkeypatch, rows=None):
+    """Count the strips the upsampling runs in; force ``rows`` LR rows per strip if given."""
+    calls = []
+    strips = realbasicvsr_net.BasicVSRCore._upsample_in_strips
+
+    def counting(self, feat, lr, n_rows):
+        calls.append(n_rows)
+        return strips(self, feat, lr, n_rows)
+
+    monkeypatch.setattr(realbasicvsr_net.BasicVSRCore, '_upsample_in_strips', counting)
+    if rows is not None:
+        monkeypatch.setattr(realbasicvsr_net.BasicVSRCore, '_strip_rows', lambda self, f: rows)
+    return calls
+
+
+@pytest.mark.parametrize('rows', [1, 3, 4, 7, 66])
+def test_upsampling_in_strips_equals_mmagic(monkeypatch, rows):
+    # CPU inference cuts the x4 upsampling into strips of LR rows with halos; every strip height,
+    # including ones that do not divide the frame (67 rows), must give MMagic's output
+    calls = spy_strips(monkeypatch, rows)
+    ours, theirs = tiny_pair()
+    lqs = clip(t=2, h=67, w=70)
+    with torch.no_grad():
+        out = ours(lqs)
+        ref = theirs(lqs.clone())
+    assert calls == [rows, rows]  # one strip-wise upsampling per frame
+    assert (out - ref).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize('scale', [1, 2])
+def test_upsampling_in_strips_equals_one_pass_at_every_scale(monkeypatch, scale):
+    torch.manual_seed(0)
+    net = RealBasicVSRNet(**TINY_NET, scale=scale).eval()
+    lqs = clip(t=2, h=65, w=64)
+    with torch.no_grad():
+        whole = net(lqs)
+    calls = spy_strips(monkeypatch, rows=5)
+    with torch.no_grad():
+        in_strips = net(lqs)
+    assert len(calls) == 2
+    assert (whole - in_strips).abs().max() <= 1e-6
+
+
+def test_cache_budget_decides_strips_and_cleaning_chunks(monkeypatch):
+    net = RealBasicVSRNet(**TINY_NET).eval()
+    feat = torch.zeros(1, 8, 90, 160)
+    # 90x160 -> 360x640 with 64 channels (59 MB) exceeds 4 x 8 MiB: strips of ~8 MiB
+    hr_row_bytes = 4 * 4 * 160 * 64 * 4
+    assert net.basicvsr._strip_rows(feat) == realbasicvsr_net.CPU_CACHE_BYTES // hr_row_bytes
+    assert net.basicvsr._strip_rows(torch.zeros(1, 8, 40, 64)) == 40  # fits: one pass
+    monkeypatch.setattr(realbasicvsr_net, 'CPU_CACHE_BYTES', 1)
+    assert net.basicvsr._strip_rows(feat) == 4  # never thinner than 4 rows
+
+    chunks = []
+    residue = net.image_cleaning[1].forward
+    monkeypatch.setattr(net.image_cleaning[1], 'forward',
+                        lambda x: chunks.append(x.size(0)) or residue(x))
+    # frames of 64x64 with 8 channels are 128 KiB of features: a 300 KiB budget cleans 2 at a time
+    monkeypatch.setattr(realbasicvsr_net, 'CPU_CACHE_BYTES', 300 << 10)
+    with torch.no_grad():
+        net._clean_once(torch.rand(5, 3, 64, 64))
+    assert chunks == [2, 2, 1]
+    chunks.clear()
+    net._clean_once(torch.rand(5, 3, 64, 64))  # training (autograd): one batch, as MMagic
+    assert chunks == [5]
+
+
+def test_cleaning_in_chunks_keeps_per_frame_refinement_and_mmagic_parity(monkeypatch):
+    ours, theirs = tiny_pair(dynamic_refine_thres=0)
+    lqs = clip(n=2, t=3)
+    with torch.no_grad():
+        whole = ours(lqs)
+        monkeypatch.setattr(realbasicvsr_net, 'CPU_CACHE_BYTES', 1)  # one frame at a time
+        chunked, cleaned = ours(lqs, return_lqs=True)
+        ref, ref_cleaned = theirs(lqs.clone(), return_lqs=True)
+    assert torch.all(ours.last_passes == 3)
+    assert (chunked - whole).abs().max() <= 1e-5  # batch size changes float rounding only
+    assert (chunked - ref).abs().max() <= 1e-5 and (cleaned - ref_cleaned).abs().max() <= 1e-5
+
+
+def test_training_runs_the_frame_whole_with_autograd(monkeypatch):
+    calls = spy_strips(monkeypatch, rows=4)
+    net = RealBasicVSRNet(**TINY_NET, dynamic_refine_thres=None)
+    net(clip(t=2)).mean().backward()
+    assert calls == [] and net.basicvsr.conv_hr.weight.grad is not None
 
 
 def test_fixed_cleaning_gets_no_gradient_but_basicvsr_does():
