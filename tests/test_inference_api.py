@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from realbasicvsr_plugin.apis import streaming_inferencer
 from realbasicvsr_plugin.apis import (InferenceError, StreamingInferencer, load_model,
                                       super_resolve, to_uint8)
 from test_inference_utils import (FPS, moving_frames, probe, read_video, tiny_net,
@@ -213,12 +214,31 @@ def test_checkpoint_alone_loads_into_the_papers_architecture(tmp_path):
     assert net.dynamic_refine_thres == 5  # the test threshold, not training's 255
 
 
-def test_half_precision_is_refused_on_cpu(net, clip, tmp_path):
+def test_fp16_is_refused_on_cpu(net, clip, tmp_path):
     folder = write_frames(tmp_path / 'in', clip[:2])
-    for precision in ('fp16', 'bf16'):
-        with pytest.raises(InferenceError, match=f'--{precision} needs a CUDA GPU'):
-            super_resolve(folder, tmp_path / 'out', model=net, device='cpu',
-                          precision=precision)
+    with pytest.raises(InferenceError, match='--fp16 needs a CUDA GPU'):
+        super_resolve(folder, tmp_path / 'out', model=net, device='cpu', precision='fp16')
+    assert not (tmp_path / 'out').exists()
+
+
+def test_bf16_is_refused_on_a_cpu_without_native_bfloat16(net, clip, tmp_path, monkeypatch):
+    monkeypatch.setattr(streaming_inferencer, 'cpu_has_native_bf16', lambda: False)
+    folder = write_frames(tmp_path / 'in', clip[:2])
+    with pytest.raises(InferenceError, match='--bf16 on a CPU needs native bfloat16'):
+        super_resolve(folder, tmp_path / 'out', model=net, device='cpu', precision='bf16')
+
+
+@pytest.mark.parametrize('theta', [None, 0.0])
+def test_bf16_on_cpu_runs_in_bfloat16_and_is_close_to_fp32(net, clip, monkeypatch, theta):
+    # hardware-independent: where the CPU lacks native bfloat16 oneDNN emulates it (slowly)
+    monkeypatch.setattr(streaming_inferencer, 'cpu_has_native_bf16', lambda: True)
+    options = dict(max_seq_len=0, refine_threshold='off' if theta is None else theta)
+    fp32 = streamed(net, clip, **options)
+    bf16 = streamed(net, clip, precision='bf16', **options)
+    assert bf16.dtype == torch.float32 and bf16.shape == fp32.shape
+    diff = (bf16 - fp32).abs()
+    assert diff.max() > 0  # it did run in bfloat16
+    assert diff.mean().item() < 1e-2
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')

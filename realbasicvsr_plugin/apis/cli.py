@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     prec.add_argument('--fp16', dest='precision', action='store_const', const='fp16',
                       help='float16 autocast (CUDA GPUs only)')
     prec.add_argument('--bf16', dest='precision', action='store_const', const='bf16',
-                      help='bfloat16 autocast (CUDA GPUs only)')
+                      help='bfloat16 autocast (CUDA GPUs, and CPUs with native bfloat16: '
+                      'AVX512-BF16 or AMX, where it is ~1.7x faster than fp32)')
     model.add_argument('--refine-threshold', default=None, metavar='T',
                        help="dynamic-refinement threshold on the 0-255 scale, or 'off' for one "
                        "cleaning pass (default: the config's)")

@@ -112,7 +112,8 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
             the shipped demo model is used.
         trust_checkpoint (bool): Unpickle the checkpoint fully (trusted files only).
         device (str): ``'auto'``, ``'cpu'``, ``'cuda'``, ``'cuda:N'``. Defaults to ``'auto'``.
-        precision (str): ``'fp32'``, ``'fp16'`` or ``'bf16'`` (the last two on a GPU only).
+        precision (str): ``'fp32'``, ``'fp16'`` (CUDA GPUs) or ``'bf16'`` (CUDA GPUs, CPUs with
+            native bfloat16).
         max_seq_len (int, optional): Frames per temporal chunk (0: whole clip at once).
         overlap (int, optional): Frames shared by consecutive chunks.
         tile (int, optional): Tile size in input pixels (0: no tiling).

@@ -46,11 +46,20 @@ def resolve_device(device: Union[str, torch.device, None] = 'auto') -> torch.dev
     return dev
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), as oneDNN reports it."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a PyTorch built without oneDNN
+        return False
+
+
 def check_precision(precision: str, device: torch.device) -> torch.dtype:
     """Check that ``precision`` can run on ``device``.
 
-    Half precisions are for CUDA GPUs only: on a CPU they are slow and poorly supported by the
-    network's operators (optical-flow warping), so they are refused rather than emulated.
+    ``fp16`` is for CUDA GPUs only. ``bf16`` runs on CUDA GPUs that support it and on CPUs with
+    native bfloat16 instructions (AVX512-BF16 or AMX), where oneDNN's convolutions run about twice
+    as fast as in fp32; CPUs without them would emulate it slower than fp32, so it is refused there.
 
     Args:
         precision (str): ``'fp32'``, ``'fp16'`` or ``'bf16'``.
@@ -62,12 +71,19 @@ def check_precision(precision: str, device: torch.device) -> torch.dtype:
     if precision not in PRECISIONS:
         raise InferenceError(f"unknown precision '{precision}' (choose from "
                              f"{', '.join(PRECISIONS)})")
-    if precision != 'fp32' and device.type != 'cuda':
-        raise InferenceError(f'--{precision} needs a CUDA GPU, but the device is {device}; '
-                             'drop the option to run in fp32')
-    if precision == 'bf16' and not torch.cuda.is_bf16_supported():
-        raise InferenceError(f'--bf16: the GPU {torch.cuda.get_device_name(device)} does not '
-                             'support bfloat16; use --fp16')
+    if precision == 'fp16' and device.type != 'cuda':
+        raise InferenceError(f'--fp16 needs a CUDA GPU, but the device is {device}; drop the '
+                             'option to run in fp32 (or try --bf16 on a CPU with native bfloat16)')
+    if precision == 'bf16':
+        if device.type == 'cuda' and not torch.cuda.is_bf16_supported():
+            raise InferenceError(f'--bf16: the GPU {torch.cuda.get_device_name(device)} does '
+                                 'not support bfloat16; use --fp16')
+        if device.type == 'cpu' and not cpu_has_native_bf16():
+            raise InferenceError('--bf16 on a CPU needs native bfloat16 instructions '
+                                 '(AVX512-BF16 or AMX), which this CPU lacks; drop the option '
+                                 'to run in fp32')
+        if device.type not in ('cpu', 'cuda'):
+            raise InferenceError(f'--bf16 needs a CUDA GPU or a CPU, but the device is {device}')
     return PRECISIONS[precision]
 
 
@@ -104,7 +120,8 @@ class StreamingInferencer:
         model (nn.Module): Network mapping ``(n, t, 3, h, w)`` RGB in [0, 1] to
             ``(n, t, 3, s*h, s*w)``.
         device (str | torch.device): Device to run on (``'auto'`` picks CUDA when present).
-        precision (str): ``'fp32'``, or ``'fp16'``/``'bf16'`` autocast on a CUDA GPU.
+        precision (str): ``'fp32'``, ``'fp16'`` autocast on a CUDA GPU, or ``'bf16'`` autocast on
+            a CUDA GPU or a CPU with native bfloat16 (see :func:`check_precision`).
             Defaults to ``'fp32'``.
         max_seq_len (int, optional): Frames per temporal chunk; 0 or ``None`` processes the
             whole clip at once. Defaults to 32.
@@ -185,8 +202,8 @@ class StreamingInferencer:
             torch.Tensor: Float32 output frames on the inference device (not clamped).
         """
         lqs = lqs.to(self.device, non_blocking=True)
-        autocast = torch.autocast('cuda', dtype=self.dtype) if self.dtype != torch.float32 \
-            else contextlib.nullcontext()
+        autocast = torch.autocast(self.device.type, dtype=self.dtype) \
+            if self.dtype != torch.float32 else contextlib.nullcontext()
         with torch.inference_mode(), autocast:
             out = self.model(lqs)
         passes = getattr(self.model, 'last_passes', None)
