@@ -200,9 +200,10 @@ def test_cache_budget_decides_strips_and_cleaning_chunks(monkeypatch):
     feat = torch.zeros(1, 8, 90, 160)
     # 90x160 -> 360x640 with 64 channels (59 MB) exceeds 4 x 8 MiB: strips of ~8 MiB
     hr_row_bytes = 4 * 4 * 160 * 64 * 4
-    assert net.basicvsr._strip_rows(feat) == realbasicvsr_net.CPU_CACHE_BYTES // hr_row_bytes
+    assert net.cpu_cache_bytes == 8 << 20
+    assert net.basicvsr._strip_rows(feat) == (8 << 20) // hr_row_bytes
     assert net.basicvsr._strip_rows(torch.zeros(1, 8, 40, 64)) == 40  # fits: one pass
-    monkeypatch.setattr(realbasicvsr_net, 'CPU_CACHE_BYTES', 1)
+    net.cpu_cache_bytes = 1
     assert net.basicvsr._strip_rows(feat) == 4  # never thinner than 4 rows
 
     chunks = []
@@ -210,13 +211,24 @@ def test_cache_budget_decides_strips_and_cleaning_chunks(monkeypatch):
     monkeypatch.setattr(net.image_cleaning[1], 'forward',
                         lambda x: chunks.append(x.size(0)) or residue(x))
     # frames of 64x64 with 8 channels are 128 KiB of features: a 300 KiB budget cleans 2 at a time
-    monkeypatch.setattr(realbasicvsr_net, 'CPU_CACHE_BYTES', 300 << 10)
+    net.cpu_cache_bytes = 300 << 10
     with torch.no_grad():
         net._clean_once(torch.rand(5, 3, 64, 64))
     assert chunks == [2, 2, 1]
     chunks.clear()
     net._clean_once(torch.rand(5, 3, 64, 64))  # training (autograd): one batch, as MMagic
     assert chunks == [5]
+    chunks.clear()
+    strips = spy_strips(monkeypatch)
+    net.cpu_cache_bytes = 0  # off
+    with torch.no_grad():
+        net._clean_once(torch.rand(5, 3, 64, 64))
+        net(clip(t=2, h=400, w=64))  # 1600x256 output: would be cut into strips if on
+    assert chunks == [5, 2] and strips == []
+    net.cpu_cache_bytes = 8 << 20
+    with torch.no_grad():
+        net(clip(t=2, h=400, w=64))
+    assert strips == [32, 32]  # 8 MiB / (4 * 4 * 64 columns * 64 channels * 4 bytes)
 
 
 def test_cleaning_in_chunks_keeps_per_frame_refinement_and_mmagic_parity(monkeypatch):
@@ -224,7 +236,7 @@ def test_cleaning_in_chunks_keeps_per_frame_refinement_and_mmagic_parity(monkeyp
     lqs = clip(n=2, t=3)
     with torch.no_grad():
         whole = ours(lqs)
-        monkeypatch.setattr(realbasicvsr_net, 'CPU_CACHE_BYTES', 1)  # one frame at a time
+        ours.cpu_cache_bytes = 1  # one frame at a time
         chunked, cleaned = ours(lqs, return_lqs=True)
         ref, ref_cleaned = theirs(lqs.clone(), return_lqs=True)
     assert torch.all(ours.last_passes == 3)
@@ -267,7 +279,8 @@ def test_bad_input_names_the_expected_shape(bad, message):
 
 
 @pytest.mark.parametrize('kwargs', [dict(scale=3), dict(max_passes=0),
-                                    dict(dynamic_refine_thres=-1), dict(mid_channels=0)])
+                                    dict(dynamic_refine_thres=-1), dict(mid_channels=0),
+                                    dict(cpu_cache_bytes=-1)])
 def test_bad_options_are_refused_when_built(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         RealBasicVSRNet(**{**TINY_NET, **kwargs})

@@ -23,7 +23,7 @@ checkpoints load with ``strict=True``. Deliberate differences from MMagic 1.2.0:
 * frames smaller than ``min_size`` are padded (replicate) and the output cropped back;
 * at inference on a CPU the work is cut so that activations stay in the CPU caches: frames are
   cleaned a few at a time, and the x4 upsampling runs in horizontal strips (with the halo rows its
-  3x3 convolutions need, so the result is the same). See ``CPU_CACHE_BYTES``.
+  3x3 convolutions need, so the result is the same). See ``cpu_cache_bytes``.
 """
 from typing import List, Optional, Tuple, Union
 
@@ -40,16 +40,14 @@ from realbasicvsr_plugin.registry import MODELS
 
 SUPPORTED_SCALES = (1, 2, 4)
 
-#: Bytes of activations one inference step works on at a time on a CPU. Convolutions whose inputs
-#: and outputs fit in the caches run ~1.4x faster there than on tensors that spill to memory (e.g.
-#: a 64-channel 360x640 feature map is 59 MB), so at inference on a CPU frames are cleaned a few at
-#: a time and the upsampling runs in strips of about this size. Results do not depend on it.
-CPU_CACHE_BYTES = 8 << 20
+#: Default of ``cpu_cache_bytes``: measured best on a 2-core AVX-512 CPU (2 MiB L2 per core, 32 MiB
+#: L3) for 90x160 and 180x320 inputs (docs/benchmarks.md).
+DEFAULT_CPU_CACHE_BYTES = 8 << 20
 
 
-def _cache_tiling(x: torch.Tensor) -> bool:
+def _cache_tiling(x: torch.Tensor, budget: int) -> bool:
     """Whether to cut the work into cache-sized pieces: inference (no autograd) on a CPU."""
-    return x.device.type == 'cpu' and not torch.is_grad_enabled()
+    return budget > 0 and x.device.type == 'cpu' and not torch.is_grad_enabled()
 
 
 def run_residual_stack(stack: ResidualBlocksWithInputConv, feat: torch.Tensor) -> torch.Tensor:
@@ -83,12 +81,16 @@ class BasicVSRCore(BaseModule):
         mid_channels (int): Channels of the propagated features. Default: 64.
         num_blocks (int): Residual blocks in each propagation branch. Default: 20.
         scale (int): Upsampling factor, one of 1, 2, 4. Default: 4.
+        cpu_cache_bytes (int): At inference on a CPU, the x4 upsampling runs in strips of about
+            this many bytes of features (0: whole frames). Default: 8 MiB.
     """
 
-    def __init__(self, mid_channels: int = 64, num_blocks: int = 20, scale: int = 4) -> None:
+    def __init__(self, mid_channels: int = 64, num_blocks: int = 20, scale: int = 4,
+                 cpu_cache_bytes: int = DEFAULT_CPU_CACHE_BYTES) -> None:
         super().__init__()
         self.mid_channels = mid_channels
         self.scale = scale
+        self.cpu_cache_bytes = cpu_cache_bytes
 
         self.spynet = SPyNet(pretrained=None)
         self.backward_resblocks = ResidualBlocksWithInputConv(mid_channels + 3, mid_channels,
@@ -152,7 +154,7 @@ class BasicVSRCore(BaseModule):
 
     def upsample(self, feat: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
         """Reconstruct one HR frame from fused features and add the upsampled LR frame."""
-        if _cache_tiling(feat):
+        if _cache_tiling(feat, self.cpu_cache_bytes):
             rows = self._strip_rows(feat)
             if rows < feat.size(2):
                 return self._upsample_in_strips(feat, lr, rows)
@@ -174,9 +176,9 @@ class BasicVSRCore(BaseModule):
         """LR rows per upsampling strip; the whole frame when its HR features fit the caches."""
         n, _, h, w = feat.shape
         hr_row_bytes = n * self.scale**2 * w * 64 * feat.element_size()  # 64-channel HR features
-        if h * hr_row_bytes <= 4 * CPU_CACHE_BYTES:
+        if h * hr_row_bytes <= 4 * self.cpu_cache_bytes:
             return h
-        return max(4, CPU_CACHE_BYTES // hr_row_bytes)
+        return max(4, self.cpu_cache_bytes // hr_row_bytes)
 
     def _upsample_in_strips(self, feat: torch.Tensor, lr: torch.Tensor,
                             rows: int) -> torch.Tensor:
@@ -288,6 +290,10 @@ class RealBasicVSRNet(BaseModule):
         max_passes (int): Largest number of cleaning passes per frame. Default: 3 (as MMagic).
         min_size (int): Frames with a side shorter than this are padded (replicate) up to it and
             the output is cropped back; SPyNet is designed for inputs of at least 64. Default: 64.
+        cpu_cache_bytes (int): At inference (no autograd) on a CPU, work on about this many bytes
+            of activations at a time so they stay in the CPU's caches: frames are cleaned a few at
+            a time and the x4 upsampling runs in strips. Results do not depend on it; 0 turns it
+            off. Training and GPUs always run whole batches and frames. Default: 8 MiB.
         init_cfg (dict, optional): Initialisation config. Default: None.
     """
 
@@ -303,6 +309,7 @@ class RealBasicVSRNet(BaseModule):
                  scale: int = 4,
                  max_passes: int = 3,
                  min_size: int = 64,
+                 cpu_cache_bytes: int = DEFAULT_CPU_CACHE_BYTES,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if scale not in SUPPORTED_SCALES:
@@ -317,6 +324,10 @@ class RealBasicVSRNet(BaseModule):
         if not isinstance(min_size, int) or min_size < 1:
             raise ValueError(f'RealBasicVSRNet: min_size must be a positive integer, '
                              f'got {min_size!r}')
+        if isinstance(cpu_cache_bytes, bool) or not isinstance(cpu_cache_bytes, int) \
+                or cpu_cache_bytes < 0:
+            raise ValueError('RealBasicVSRNet: cpu_cache_bytes must be an integer >= 0 '
+                             f'(0: off), got {cpu_cache_bytes!r}')
         self.scale = scale
         self.mid_channels = mid_channels
         self.min_size = min_size
@@ -333,12 +344,21 @@ class RealBasicVSRNet(BaseModule):
         if is_fix_cleaning:
             self.image_cleaning.requires_grad_(False)
 
-        self.basicvsr = BasicVSRCore(mid_channels, num_propagation_blocks, scale)
+        self.basicvsr = BasicVSRCore(mid_channels, num_propagation_blocks, scale, cpu_cache_bytes)
         if is_fix_spynet:
             self.basicvsr.spynet.requires_grad_(False)
         if spynet_pretrained is not None:
             from .checkpoint import load_checkpoint
             load_checkpoint(self.basicvsr.spynet, spynet_pretrained, strict=True)
+
+    @property
+    def cpu_cache_bytes(self) -> int:
+        """Bytes of activations worked on at a time at inference on a CPU (0: off)."""
+        return self.basicvsr.cpu_cache_bytes
+
+    @cpu_cache_bytes.setter
+    def cpu_cache_bytes(self, value: int) -> None:
+        self.basicvsr.cpu_cache_bytes = value
 
     # ------------------------------------------------------------------ refinement settings
     def set_refinement(self, dynamic_refine_thres: Optional[float],
@@ -364,10 +384,10 @@ class RealBasicVSRNet(BaseModule):
 
         if self.is_sequential_cleaning:
             chunk = 1
-        elif _cache_tiling(frames):
+        elif _cache_tiling(frames, self.cpu_cache_bytes):
             frame_bytes = frames.size(2) * frames.size(3) * self.mid_channels * \
                 frames.element_size()
-            chunk = max(1, CPU_CACHE_BYTES // frame_bytes)
+            chunk = max(1, self.cpu_cache_bytes // frame_bytes)
         else:
             return residue(frames)
         if chunk >= frames.size(0):
