@@ -170,10 +170,11 @@ def spy_strips(monkeypatch, rows=None):
 @pytest.mark.parametrize('rows', [1, 3, 4, 7, 66])
 def test_upsampling_in_strips_equals_mmagic(monkeypatch, rows):
     # CPU inference cuts the x4 upsampling into strips of LR rows with halos; every strip height,
-    # including ones that do not divide the frame (67 rows), must give MMagic's output
+    # including ones that do not divide the frame (67 rows), must give MMagic's output; a batch of
+    # two sequences goes through the strips together
     calls = spy_strips(monkeypatch, rows)
     ours, theirs = tiny_pair()
-    lqs = clip(t=2, h=67, w=70)
+    lqs = clip(n=2, t=2, h=67, w=70)
     with torch.no_grad():
         out = ours(lqs)
         ref = theirs(lqs.clone())
