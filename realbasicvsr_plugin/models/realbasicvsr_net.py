@@ -162,12 +162,10 @@ class BasicVSRCore(BaseModule):
         if self.upsample2 is not None:
             out = self.lrelu(self.upsample2(out))
         out = self.lrelu(self.conv_hr(out))
-        out = self.conv_last(out)
-        if self.scale == 1:
-            return out + lr
-        return out + self._upsampled_lr(lr)
+        return self.conv_last(out) + self._upsampled_lr(lr)
 
     def _upsampled_lr(self, lr: torch.Tensor) -> torch.Tensor:
+        """The LR frame upsampled bilinearly to the output size (the residual's base)."""
         if self.scale == 1:
             return lr
         return F.interpolate(lr, scale_factor=self.scale, mode='bilinear', align_corners=False)
