@@ -54,15 +54,8 @@ def select_frames(num_frames: int, frames: FrameSpec = 'all') -> List[int]:
             'first_middle_last': [0, num_frames // 2, num_frames - 1],
         }[frames]
         return sorted(set(picks))
-    try:
-        indices = [int(i) for i in frames]
-    except (TypeError, ValueError):
-        raise ValueError(f'frames must be one of {FRAME_SELECTIONS} or a list of integer '
-                         f'indices, got {frames!r}') from None
-    if not indices:
-        raise ValueError('frames is an empty list: no frame would be scored')
     out = set()
-    for i in indices:
+    for i in _explicit_indices(frames):
         if not -num_frames <= i < num_frames:
             raise ValueError(f'frame index {i} is out of range for a clip of {num_frames} frames')
         out.add(i % num_frames)
@@ -78,6 +71,11 @@ def validate_frames(frames: FrameSpec) -> None:
     if isinstance(frames, str):
         select_frames(1, frames)
         return
+    _explicit_indices(frames)
+
+
+def _explicit_indices(frames: Sequence[int]) -> List[int]:
+    """A list of frame indices as integers; refuses non-integers and an empty list."""
     try:
         indices = [int(i) for i in frames]
     except (TypeError, ValueError):
@@ -85,6 +83,7 @@ def validate_frames(frames: FrameSpec) -> None:
                          f'indices, got {frames!r}') from None
     if not indices:
         raise ValueError('frames is an empty list: no frame would be scored')
+    return indices
 
 
 def _get_field(sample: Any, key: str) -> Any:
