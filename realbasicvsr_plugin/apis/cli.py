@@ -13,6 +13,7 @@ status 1 (130 after Ctrl-C, 143 after SIGTERM, with the unfinished output remove
 """
 import argparse
 import contextlib
+import re
 import signal
 import sys
 import threading
@@ -134,6 +135,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: API parameters whose command-line flag is not ``--`` + the name with dashes.
+PARAM_FLAGS = {'precision': '--fp16/--bf16', 'input': 'INPUT', 'output': 'OUTPUT',
+               'audio': '--no-audio', 'progress': '--no-progress'}
+
+
+def flag_for(param: str) -> str:
+    """The command-line flag of an API parameter of ``super_resolve`` (``max_seq_len`` ->
+    ``--max-seq-len``).
+
+    Args:
+        param (str): The parameter's name.
+
+    Returns:
+        str: The flag (or the positional argument's name).
+    """
+    return PARAM_FLAGS.get(param, '--' + param.replace('_', '-'))
+
+
 def error_line(err: BaseException) -> str:
     """One line describing ``err`` for the user.
 
@@ -145,6 +164,8 @@ def error_line(err: BaseException) -> str:
     """
     text = ' '.join(str(err).split()) if str(err).strip() else ''
     if isinstance(err, InferenceError):
+        if err.param:
+            text = re.sub(rf'(?<![\w-]){re.escape(err.param)}(?![\w-])', flag_for(err.param), text)
         return text
     if isinstance(err, (FileNotFoundError, PermissionError, IsADirectoryError)):
         name = f": '{err.filename}'" if getattr(err, 'filename', None) else ''
