@@ -6,7 +6,7 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / 'shared'
+DATA = REPO / 'tests' / 'data'
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
@@ -22,10 +22,9 @@ def _plugin_scope():
 
 
 @pytest.fixture
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f'{SHARED} is missing: tests read the read-only ../shared folder')
-    return SHARED
+def data_dir() -> Path:
+    """``tests/data``: the calibration images and the BRISQUE model (see its README)."""
+    return DATA
 
 
 TINY_NET = dict(mid_channels=8, num_propagation_blocks=2, num_cleaning_blocks=2)

@@ -14,7 +14,7 @@ from realbasicvsr_plugin.evaluation import (BRISQUE_MODEL, BRISQUE_RANGE, Checks
                                             UndefinedScoreError, brisque, brisque_model_files,
                                             load_brisque_model)
 
-# Official scores of the LIVE MATLAB release with allmodel/allrange (../shared/calibration).
+# Official scores of the LIVE MATLAB release with allmodel/allrange (tests/data/README.md).
 OFFICIAL_BRISQUE = {'I03': 94.6421, 'I04': -0.1076}
 
 
@@ -55,32 +55,32 @@ def _no_user_config(monkeypatch, tmp_path):
     monkeypatch.setenv('REALBASICVSR_PLUGIN_CACHE', str(tmp_path / 'cache'))
 
 
-def read(shared_dir, name):
-    return cv2.imread(str(shared_dir / 'calibration' / f'{name}.bmp'), cv2.IMREAD_COLOR)
+def read(data_dir, name):
+    return cv2.imread(str(data_dir / 'calibration' / f'{name}.bmp'), cv2.IMREAD_COLOR)
 
 
-def test_downloads_verifies_and_caches_the_official_model(shared_dir, serve, tmp_path):
-    url, requests = serve(shared_dir / 'models' / 'brisque')
+def test_downloads_verifies_and_caches_the_official_model(data_dir, serve, tmp_path):
+    url, requests = serve(data_dir / 'brisque')
     cache = tmp_path / 'cache'
     model, ranges = brisque_model_files(base_url=url)
     assert sorted(requests) == ['/allmodel', '/allrange']
     assert model == str(cache / 'brisque' / 'allmodel')
-    assert open(model, 'rb').read() == (shared_dir / 'models/brisque/allmodel').read_bytes()
+    assert open(model, 'rb').read() == (data_dir / 'brisque/allmodel').read_bytes()
     # a second call is served from the cache: no new request
     assert brisque_model_files(base_url=url) == (model, ranges)
     assert len(requests) == 2
 
 
 @pytest.mark.parametrize('name', sorted(OFFICIAL_BRISQUE))
-def test_matches_the_official_release(shared_dir, serve, name):
-    url, _ = serve(shared_dir / 'models' / 'brisque')
+def test_matches_the_official_release(data_dir, serve, name):
+    url, _ = serve(data_dir / 'brisque')
     model = load_brisque_model(base_url=url)
-    assert abs(brisque(read(shared_dir, name), 0, model=model) - OFFICIAL_BRISQUE[name]) <= 0.05
+    assert abs(brisque(read(data_dir, name), 0, model=model) - OFFICIAL_BRISQUE[name]) <= 0.05
 
 
-def test_a_tampered_download_is_rejected_and_not_cached(shared_dir, serve, tmp_path):
+def test_a_tampered_download_is_rejected_and_not_cached(data_dir, serve, tmp_path):
     bad = tmp_path / 'bad'
-    shutil.copytree(shared_dir / 'models' / 'brisque', bad)
+    shutil.copytree(data_dir / 'brisque', bad)
     (bad / 'allmodel').write_bytes((bad / 'allmodel').read_bytes().replace(b'rho -153.591',
                                                                            b'rho -150.000'))
     url, _ = serve(bad)
@@ -90,14 +90,14 @@ def test_a_tampered_download_is_rejected_and_not_cached(shared_dir, serve, tmp_p
     assert not list((tmp_path / 'cache').rglob('*allmodel*'))
 
 
-def test_a_damaged_cached_file_is_replaced(shared_dir, serve, tmp_path):
-    url, requests = serve(shared_dir / 'models' / 'brisque')
+def test_a_damaged_cached_file_is_replaced(data_dir, serve, tmp_path):
+    url, requests = serve(data_dir / 'brisque')
     model, _ = brisque_model_files(base_url=url)
     with open(model, 'ab') as f:
         f.write(b'garbage')
     again, _ = brisque_model_files(base_url=url)
     assert again == model and requests.count('/allmodel') == 2
-    assert open(model, 'rb').read() == (shared_dir / 'models/brisque/allmodel').read_bytes()
+    assert open(model, 'rb').read() == (data_dir / 'brisque/allmodel').read_bytes()
 
 
 def test_when_nothing_works_the_message_says_what_to_do():
@@ -112,8 +112,8 @@ def test_when_nothing_works_the_message_says_what_to_do():
         assert hint in message
 
 
-def test_a_local_folder_needs_no_network(shared_dir, monkeypatch, tmp_path):
-    folder = shared_dir / 'models' / 'brisque'
+def test_a_local_folder_needs_no_network(data_dir, monkeypatch, tmp_path):
+    folder = data_dir / 'brisque'
     monkeypatch.setenv('REALBASICVSR_PLUGIN_BRISQUE_DIR', str(folder))
     assert brisque_model_files() == (str(folder / 'allmodel'), str(folder / 'allrange'))
     assert not (tmp_path / 'cache').exists()
@@ -121,8 +121,8 @@ def test_a_local_folder_needs_no_network(shared_dir, monkeypatch, tmp_path):
         brisque_model_files(model_dir=str(tmp_path))
 
 
-def test_a_wrong_local_file_is_refused_unless_hash_checking_is_off(shared_dir, tmp_path):
-    shutil.copy(shared_dir / 'models/brisque/allmodel', tmp_path / 'allmodel')
+def test_a_wrong_local_file_is_refused_unless_hash_checking_is_off(data_dir, tmp_path):
+    shutil.copy(data_dir / 'brisque/allmodel', tmp_path / 'allmodel')
     (tmp_path / 'allrange').write_text('x\n-1 1\n' + ''.join(f'{i} 0 1\n' for i in range(1, 37)))
     with pytest.raises(ChecksumError, match='allrange'):
         brisque_model_files(model_dir=str(tmp_path))
@@ -159,13 +159,13 @@ def test_a_bad_model_file_is_named(tmp_path, content, match):
 
 
 @pytest.fixture
-def model(shared_dir):
-    return load_brisque_model(str(shared_dir / 'models' / 'brisque'))
+def model(data_dir):
+    return load_brisque_model(str(data_dir / 'brisque'))
 
 
 @pytest.mark.parametrize('distortion', ['blur', 'noise'])
-def test_distortion_raises_brisque(shared_dir, model, distortion):
-    img = read(shared_dir, 'I04')
+def test_distortion_raises_brisque(data_dir, model, distortion):
+    img = read(data_dir, 'I04')
     if distortion == 'blur':
         worse = cv2.GaussianBlur(img, (0, 0), 3)
     else:
@@ -174,8 +174,8 @@ def test_distortion_raises_brisque(shared_dir, model, distortion):
     assert brisque(worse, 0, model=model) > brisque(img, 0, model=model) + 10
 
 
-def test_layouts_and_channel_orders_give_one_score(shared_dir, model):
-    bgr = read(shared_dir, 'I03')[:100, :150]
+def test_layouts_and_channel_orders_give_one_score(data_dir, model):
+    bgr = read(data_dir, 'I03')[:100, :150]
     ref = brisque(bgr, 0, model=model)
     assert brisque(bgr.transpose(2, 0, 1), 0, 'CHW', model=model) == ref
     assert brisque(bgr[..., ::-1].copy(), 0, channel_order='rgb', model=model) == ref

@@ -13,16 +13,16 @@ from realbasicvsr_plugin.registry import METRICS
 
 
 @pytest.fixture(autouse=True)
-def _brisque_model_from_shared(monkeypatch, shared_dir):
-    monkeypatch.setenv('REALBASICVSR_PLUGIN_BRISQUE_DIR', str(shared_dir / 'models' / 'brisque'))
+def _brisque_model_from_test_data(monkeypatch, data_dir):
+    monkeypatch.setenv('REALBASICVSR_PLUGIN_BRISQUE_DIR', str(data_dir / 'brisque'))
 
 
 @pytest.fixture
-def frames(shared_dir):
+def frames(data_dir):
     """Five different 192x288 BGR frames cut from the calibration images."""
     out = []
     for name in ('I04', 'I03'):
-        img = cv2.imread(str(shared_dir / 'calibration' / f'{name}.bmp'))
+        img = cv2.imread(str(data_dir / 'calibration' / f'{name}.bmp'))
         out += [img[0:192, 0:288], img[192:384, 96:384], img[100:292, 200:488]]
     return [np.ascontiguousarray(f) for f in out[:5]]
 

@@ -26,16 +26,16 @@ def load_script():
 
 
 @pytest.fixture(autouse=True)
-def _brisque_model_from_shared(monkeypatch, shared_dir):
-    monkeypatch.setenv('REALBASICVSR_PLUGIN_BRISQUE_DIR', str(shared_dir / 'models' / 'brisque'))
+def _brisque_model_from_test_data(monkeypatch, data_dir):
+    monkeypatch.setenv('REALBASICVSR_PLUGIN_BRISQUE_DIR', str(data_dir / 'brisque'))
 
 
 @pytest.fixture
-def videolq(tmp_path, shared_dir):
+def videolq(tmp_path, data_dir):
     """Two tiny videos (3 and 2 frames of 48x72) cut from the calibration images."""
     root = tmp_path / 'VideoLQ'
     for v, (name, count) in enumerate((('I04', 3), ('I03', 2))):
-        img = cv2.imread(str(shared_dir / 'calibration' / f'{name}.bmp'))
+        img = cv2.imread(str(data_dir / 'calibration' / f'{name}.bmp'))
         folder = root / f'{v:03d}'
         folder.mkdir(parents=True)
         for i in range(count):

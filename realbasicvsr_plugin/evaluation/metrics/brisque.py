@@ -6,7 +6,8 @@ the whole LIVE database (``allmodel``, an epsilon-SVR, and ``allrange``, the fea
 
 Features, at two scales (the second ``imresize(im, 0.5)`` of the first), 18 per scale:
 
-* GGD shape and variance of the MSCN coefficients (``filter2`` with zero padding);
+* GGD shape and variance of the MSCN coefficients (``filter2`` with zero padding, with MATLAB's
+  arithmetic: :func:`~.natural_scene_statistics.mscn_filter2`);
 * for the products with the neighbour at shifts (0, 1), (1, 0), (1, 1), (-1, 1) (``circshift``
   of the whole image): AGGD shape, mean, left and right variances.
 
@@ -25,8 +26,7 @@ from .libsvm_regressor import LibSVMRegressor
 from .luminance import to_luminance
 from .matlab_resize import matlab_imresize
 from .model_files import ModelFile, fetch_model_file
-from .natural_scene_statistics import (UndefinedScoreError, fit_aggd, fit_ggd,
-                                       gaussian_window_1d, mscn_coefficients)
+from .natural_scene_statistics import UndefinedScoreError, fit_aggd, fit_ggd, mscn_filter2
 from .no_reference_metric import NoReferenceVideoMetric
 
 __all__ = ['brisque', 'brisque_features', 'brisque_model_files', 'load_brisque_model',
@@ -124,10 +124,9 @@ def brisque_features(plane: np.ndarray) -> np.ndarray:
         np.ndarray: ``(36,)`` float64 features.
     """
     img = np.asarray(plane, dtype=np.float64)
-    window = gaussian_window_1d(7, 7.0 / 6.0)
     feats = []
     for scale in (1, 2):
-        mscn = mscn_coefficients(img, window, padding='zeros')
+        mscn = mscn_filter2(img)
         alpha, sigma = fit_ggd(mscn.reshape(1, -1))
         feats.extend([alpha[0], sigma[0]**2])
         for shift in _BRISQUE_SHIFTS:

@@ -9,8 +9,19 @@ samples at once (one row per image block), so no Python loop runs over pixels or
 Fidelity details kept from the MATLAB code:
 
 * the Gaussian window is ``fspecial('gaussian', 7, 7/6)`` normalised to unit sum;
-* NIQE filters with ``imfilter(..., 'replicate')``, BRISQUE with ``filter2(..., 'same')``
-  (zero padding);
+* BRISQUE filters with ``filter2(window, x, 'same')`` (zero padding). MATLAB's ``filter2`` sees
+  that the window has rank one and filters with its SVD factors, ``conv2(hcol, hrow, x, 'same')``:
+  a column pass, then a row pass. :func:`filter2_same` repeats that arithmetic: the factors are
+  fixed constants (:data:`FILTER2_HCOL`, :data:`FILTER2_HROW`, computed as MATLAB computes them),
+  the passes run in MATLAB's order and each output sums its seven products in tap order. The
+  mean of a flat window is then off by an ulp or so, as in MATLAB, and :func:`mscn_filter2`
+  keeps that residue: its sign (or its being exactly 0) decides on which side of the AGGD fits
+  such a pixel falls, which moves BRISQUE of images with flat areas by points, not hundredths
+  (see docs/evaluation.md);
+* NIQE filters with ``imfilter(..., 'replicate')``, whose arithmetic (Intel IPP inside MATLAB)
+  could not be reproduced: the calibration image I03 shows the separable double-precision
+  residue 0.03 off the release, setting flat windows to exactly 0 lands 0.006 from it, so NIQE
+  keeps that rule (:func:`mscn_coefficients`);
 * the grid search returns the first minimum, and a statistic that is NaN (no negative or no
   positive coefficient) gives the first grid value, as MATLAB's ``min`` does; the NaN then
   propagates into the scale parameters and the callers decide what it means.
@@ -25,7 +36,8 @@ from scipy.special import gamma
 
 __all__ = [
     'UndefinedScoreError', 'matlab_colon', 'gaussian_window_1d', 'gaussian_window',
-    'mscn_coefficients', 'fit_ggd', 'fit_aggd', 'SHAPE_GRID'
+    'matlab_gaussian_window', 'matlab_separable_factors', 'FILTER2_HCOL', 'FILTER2_HROW',
+    'filter2_same', 'mscn_filter2', 'mscn_coefficients', 'fit_ggd', 'fit_aggd', 'SHAPE_GRID'
 ]
 
 
@@ -105,6 +117,130 @@ def gaussian_window(size: int = 7, sigma: float = 7.0 / 6.0) -> np.ndarray:
     return np.outer(g, g)
 
 
+def matlab_gaussian_window() -> np.ndarray:
+    """The BRISQUE/NIQE window exactly as the releases compute it, in MATLAB's operation order.
+
+    ``fspecial('gaussian', 7, 7/6)`` (``exp(-(x.^2 + y.^2) / (2*std*std))`` divided by the sum of
+    its elements in column-major order), then ``window / sum(sum(window))`` (column sums, then
+    their sum) as ``brisque_feature.m`` and ``computequality.m`` do. It differs from the outer
+    product of :func:`gaussian_window_1d` by ulps, which is what its SVD factors reflect.
+
+    Returns:
+        np.ndarray: ``(7, 7)`` float64 window.
+    """
+    std = 7.0 / 6.0
+    x = np.arange(-3.0, 4.0)
+    xx, yy = np.meshgrid(x, x)
+    h = np.exp(-(xx * xx + yy * yy) / (2.0 * std * std))
+    total = 0.0
+    for value in h.T.ravel():  # sum(h(:)): column-major, one addition after the other
+        total += value
+    h = h / total
+    total = 0.0
+    for column in h.T:  # sum(sum(window)): each column's sum, then the sum of those
+        col_sum = 0.0
+        for value in column:
+            col_sum += value
+        total += col_sum
+    return h / total
+
+
+def matlab_separable_factors(stencil: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """``hcol`` and ``hrow`` of a rank-one stencil as MATLAB's ``filter2``/``imfilter`` get them.
+
+    ``[u, s, v] = svd(stencil); hcol = u(:,1) * sqrt(s(1)); hrow = v(:,1) * sqrt(s(1))``, with
+    LAPACK's ``dgesvd`` (the QR-iteration SVD that MATLAB's ``svd`` calls for ``[u, s, v]``; the
+    divide-and-conquer ``dgesdd`` gives factors a few ulps away). Used to derive and check
+    :data:`FILTER2_HCOL` and :data:`FILTER2_HROW`; a different LAPACK build can differ in the
+    last ulp, which is why the constants are fixed.
+
+    Args:
+        stencil (np.ndarray): ``(k, k)`` rank-one matrix.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``hcol`` and ``hrow``, each ``(k,)``.
+    """
+    from scipy.linalg import svd
+    u, s, vt = svd(stencil, lapack_driver='gesvd')
+    root = np.sqrt(s[0])
+    return u[:, 0] * root, vt[0, :] * root
+
+
+# The factors of filter2's stencil rot90(window, 2) for BRISQUE's window, from
+# matlab_separable_factors(np.rot90(matlab_gaussian_window(), 2)) with LAPACK's dgesvd. LAPACK
+# returns them negative (their products are the window; a sign flip is exact, so it changes no
+# result). They are not symmetric: hrow[1] and hrow[5] differ by two ulps.
+FILTER2_HCOL = np.array([float.fromhex(v) for v in (
+    '-0x1.9b92991f24881p-7', '-0x1.42e11ca517a60p-4', '-0x1.e5fb7c557fad1p-3',
+    '-0x1.5edacbc602377p-2', '-0x1.e5fb7c557fad1p-3', '-0x1.42e11ca517a60p-4',
+    '-0x1.9b92991f24881p-7')])
+FILTER2_HROW = np.array([float.fromhex(v) for v in (
+    '-0x1.9b92991f24880p-7', '-0x1.42e11ca517a5dp-4', '-0x1.e5fb7c557fad0p-3',
+    '-0x1.5edacbc602376p-2', '-0x1.e5fb7c557fad0p-3', '-0x1.42e11ca517a5fp-4',
+    '-0x1.9b92991f24880p-7')])
+FILTER2_HCOL.setflags(write=False)
+FILTER2_HROW.setflags(write=False)
+
+
+def _conv_same_in_tap_order(x: np.ndarray, taps: np.ndarray, axis: int) -> np.ndarray:
+    """``conv(x, taps, 'same')`` along one axis with zero padding, summed in tap order.
+
+    Output ``i`` is ``sum_k taps[k] * x[i + c - k]`` (``c`` the centre), accumulated for
+    ``k = 0, 1, ...`` one rounded product and one rounded addition at a time, as a loop over
+    the kernel taps does it; NumPy neither fuses nor reorders these element-wise operations.
+    """
+    n = x.shape[axis]
+    size = taps.shape[0]
+    centre = size // 2
+    pad = [(0, 0)] * x.ndim
+    pad[axis] = (centre, size - 1 - centre)
+    padded = np.pad(x, pad, mode='constant')
+    index = [slice(None)] * x.ndim
+    out = None
+    for k in range(size):
+        start = size - 1 - k
+        index[axis] = slice(start, start + n)
+        term = taps[k] * padded[tuple(index)]
+        out = term if out is None else out + term
+    return out
+
+
+def filter2_same(img: np.ndarray) -> np.ndarray:
+    """MATLAB ``filter2(window, img, 'same')`` for BRISQUE's window, with MATLAB's arithmetic.
+
+    ``filter2`` rotates the window (``rot90(window, 2)``), finds it separable and computes
+    ``conv2(hcol, hrow, img, 'same')``: each column convolved with ``hcol``, then each row of that
+    with ``hrow``, zero outside the image. No case is special: a flat window gives what MATLAB
+    gives, its value up to a residue of an ulp or so (sometimes exactly its value).
+
+    Args:
+        img (np.ndarray): ``(h, w)`` float64 image.
+
+    Returns:
+        np.ndarray: ``(h, w)`` float64 filtered image.
+    """
+    columns = _conv_same_in_tap_order(np.asarray(img, dtype=np.float64), FILTER2_HCOL, axis=0)
+    return _conv_same_in_tap_order(columns, FILTER2_HROW, axis=1)
+
+
+def mscn_filter2(img: np.ndarray) -> np.ndarray:
+    """BRISQUE's MSCN coefficients, as ``brisque_feature.m`` computes them.
+
+    ``mu = filter2(window, I, 'same')``, ``sigma = sqrt(abs(filter2(window, I.*I, 'same') -
+    mu.*mu))``, ``(I - mu) ./ (sigma + 1)``, with :func:`filter2_same`.
+
+    Args:
+        img (np.ndarray): ``(h, w)`` float64 luminance in [0, 255].
+
+    Returns:
+        np.ndarray: ``(h, w)`` float64 MSCN coefficients.
+    """
+    img = np.asarray(img, dtype=np.float64)
+    mu = filter2_same(img)
+    sigma = np.sqrt(np.abs(filter2_same(img * img) - mu * mu))
+    return (img - mu) / (sigma + 1.0)
+
+
 def _filter(img: np.ndarray, g: np.ndarray, mode: str) -> np.ndarray:
     out = correlate1d(img, g, axis=0, mode=mode, cval=0.0)
     return correlate1d(out, g, axis=1, mode=mode, cval=0.0)
@@ -114,19 +250,22 @@ def mscn_coefficients(img: np.ndarray,
                       window_1d: np.ndarray,
                       padding: str = 'replicate',
                       exact_flat: bool = True) -> np.ndarray:
-    """MSCN coefficients ``(I - mu) / (sigma + 1)`` of a luminance image in [0, 255].
+    """MSCN coefficients ``(I - mu) / (sigma + 1)`` with a separable 1-D window (NIQE's).
 
     A pixel whose whole window is constant (a flat area) gets exactly 0, its value in exact
     arithmetic. In floating point the filtered mean of a flat area is off by an ulp or so,
-    and the sign of that residue (platform dependent: MATLAB filters with kernels from an SVD)
-    decides whether the coefficient counts as a negative or a positive sample of the AGGD fit,
-    which moves NIQE of images with flat areas by a few hundredths (see docs/evaluation.md).
+    and the sign of that residue decides whether the coefficient counts as a negative or a
+    positive sample of the AGGD fit. MATLAB's ``imfilter`` (NIQE) computes that residue in a way
+    that could not be reproduced here, and exact zeros land closest to the release on the
+    calibration images (see the module docstring and docs/evaluation.md). BRISQUE uses
+    :func:`mscn_filter2` instead, which reproduces ``filter2``'s residue.
 
     Args:
         img (np.ndarray): ``(h, w)`` float64 image.
         window_1d (np.ndarray): 1-D factor of the separable Gaussian window.
         padding (str): ``'replicate'`` (MATLAB ``imfilter(..., 'replicate')``, NIQE) or
-            ``'zeros'`` (MATLAB ``filter2(..., 'same')``, BRISQUE). Defaults to 'replicate'.
+            ``'zeros'`` (zero padding, for comparisons with :func:`mscn_filter2`).
+            Defaults to 'replicate'.
         exact_flat (bool): Set the coefficients of flat windows to exactly 0. Defaults to True
             (False keeps the floating-point residue, for comparisons).
 
