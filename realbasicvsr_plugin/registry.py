@@ -37,12 +37,28 @@ _MMAGIC_REGISTRIES = [
 ]
 
 
-def _child(name: str) -> Registry:
+class _MetricRegistry(Registry):
+    """METRICS: a name that nothing registers but the plugin knows it cannot compute (NRQM, PI)
+    gets a message saying why and what to do, instead of MMEngine's "not in the registry"."""
+
+    def get(self, key):
+        obj = super().get(key)
+        if obj is None:
+            from realbasicvsr_plugin.evaluation.metrics.perceptual_index import \
+                check_metric_available
+            check_metric_available(key)
+        return obj
+
+    def __contains__(self, key) -> bool:
+        return super().get(key) is not None
+
+
+def _child(name: str, cls: type = Registry) -> Registry:
     parent = getattr(_mmagic, name)
     # MMEngine imports only the searched registry's own locations, not its parent's: list MMagic's
     # too, so that its components are registered when only the plugin's scope is named
     locations = _LOCATIONS.get(name, []) + list(parent._locations)
-    return Registry(parent.name, parent=parent, scope=SCOPE, locations=locations)
+    return cls(parent.name, parent=parent, scope=SCOPE, locations=locations)
 
 
 RUNNERS = _child('RUNNERS')
@@ -62,7 +78,7 @@ MODEL_WRAPPERS = _child('MODEL_WRAPPERS')
 WEIGHT_INITIALIZERS = _child('WEIGHT_INITIALIZERS')
 TASK_UTILS = _child('TASK_UTILS')
 DIFFUSION_SCHEDULERS = _child('DIFFUSION_SCHEDULERS')
-METRICS = _child('METRICS')
+METRICS = _child('METRICS', _MetricRegistry)
 EVALUATORS = _child('EVALUATORS')
 VISUALIZERS = _child('VISUALIZERS')
 VISBACKENDS = _child('VISBACKENDS')

@@ -9,13 +9,14 @@ from .model_files import (ChecksumError, ModelFile, ModelFileUnavailableError,
 from .natural_scene_statistics import UndefinedScoreError
 from .niqe import NIQE, load_niqe_pristine_params, niqe, niqe_features
 from .no_reference_metric import NoReferenceVideoMetric, select_frames
-from .perceptual_index import NRQM, PI, NRQMUnavailableError, perceptual_index
+from .perceptual_index import (MetricUnavailableError, check_metric_available,
+                               perceptual_index)
 
 __all__ = [
-    'NIQE', 'BRISQUE', 'NRQM', 'PI', 'niqe', 'niqe_features', 'brisque', 'brisque_features',
+    'NIQE', 'BRISQUE', 'niqe', 'niqe_features', 'brisque', 'brisque_features',
     'perceptual_index', 'load_niqe_pristine_params', 'load_brisque_model',
     'brisque_model_files', 'BRISQUE_MODEL', 'BRISQUE_RANGE', 'LibSVMRegressor', 'to_luminance',
     'matlab_imresize', 'ModelFile', 'fetch_model_file', 'ChecksumError',
-    'ModelFileUnavailableError', 'UndefinedScoreError', 'NRQMUnavailableError',
-    'NoReferenceVideoMetric', 'select_frames'
+    'ModelFileUnavailableError', 'UndefinedScoreError', 'MetricUnavailableError',
+    'check_metric_available', 'NoReferenceVideoMetric', 'select_frames'
 ]

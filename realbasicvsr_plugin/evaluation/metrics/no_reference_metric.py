@@ -8,6 +8,9 @@ per-data-set averages of the RealBasicVSR paper's Table 2. Clips of the same vid
 name) are pooled before averaging, each frame (identified by its file path when the sample has
 ``img_path``) counted once.
 
+Messages name a frame by its index in the video (a sample may give it as ``frame_index``, e.g.
+when it holds one frame of a longer video; otherwise its index in the clip) and its file name.
+
 A frame whose statistics are undefined (for instance a flat, textureless frame) raises
 :class:`UndefinedScoreError`; with ``skip_undefined=True`` the frame is left out with a warning
 instead and the number of skipped frames is reported. A NaN is never averaged into a result.
@@ -15,7 +18,7 @@ instead and the number of skipped frames is reported. A NaN is never averaged in
 import math
 import os.path as osp
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmagic.evaluation.metrics.base_sample_wise_metric import BaseSampleWiseMetric
@@ -207,16 +210,31 @@ class NoReferenceVideoMetric(BaseSampleWiseMetric):
             img = img.detach().cpu().numpy()
         return np.asarray(img)
 
-    def _frame_ids(self, sample: Any, num_frames: int) -> List[str]:
-        """Identities of a clip's frames: their file paths when known, else clip and index."""
+    @staticmethod
+    def _frame_labels(sample: Any, frame_ids: List[str], from_paths: bool) -> List[str]:
+        """How messages name a clip's frames: the index in the video (the sample's
+        ``frame_index``, else the index in the clip), with the file name when known."""
+        num_frames = len(frame_ids)
+        indices = _get_field(sample, 'frame_index')
+        if isinstance(indices, int):
+            indices = [indices]
+        if not (isinstance(indices, (list, tuple)) and len(indices) == num_frames):
+            indices = range(num_frames)
+        if not from_paths:
+            return [str(i) for i in indices]
+        return [f'{i} ({osp.basename(path)})' for i, path in zip(indices, frame_ids)]
+
+    def _frame_ids(self, sample: Any, num_frames: int) -> Tuple[List[str], bool]:
+        """Identities of a clip's frames: their file paths when known (True), else clip and
+        index (False)."""
         paths = _get_field(sample, 'img_path')
         if isinstance(paths, str):
             paths = [paths]
         if isinstance(paths, (list, tuple)) and len(paths) == num_frames \
                 and all(isinstance(p, str) for p in paths):
-            return list(paths)
+            return list(paths), True
         self._clips += 1
-        return [f'clip{self._clips - 1}:{i}' for i in range(num_frames)]
+        return [f'clip{self._clips - 1}:{i}' for i in range(num_frames)], False
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Score the selected frames of every sample in the batch.
@@ -238,26 +256,26 @@ class NoReferenceVideoMetric(BaseSampleWiseMetric):
                     f"{self.metric}: '{self.pred_key}' of video '{video}' has shape "
                     f'{tuple(img.shape)}; expected one frame ({self.input_order}) or a clip '
                     f'(t, {", ".join(self.input_order)})')
-            frame_ids = self._frame_ids(sample, clip.shape[0])
+            frame_ids, from_paths = self._frame_ids(sample, clip.shape[0])
+            labels = self._frame_labels(sample, frame_ids, from_paths)
             ids, scores, skipped = [], [], []
             for idx in select_frames(clip.shape[0], self.frames):
+                where = f"video '{video}', frame {labels[idx]}"
                 try:
                     score = float(self.score_frame(clip[idx]))
                 except UndefinedScoreError as err:
                     if not self.skip_undefined:
                         raise UndefinedScoreError(
-                            f"{self.metric} of video '{video}', frame {idx}: {err} "
+                            f'{self.metric} of {where}: {err} '
                             '(set skip_undefined=True to leave such frames out)') from err
-                    warnings.warn(f"{self.metric}: skipping frame {idx} of video '{video}': "
-                                  f'{err}')
+                    warnings.warn(f'{self.metric}: skipping {where}: {err}')
                     skipped.append(frame_ids[idx])
                     continue
                 except ValueError as err:
-                    raise ValueError(f"{self.metric} of video '{video}', frame {idx}: "
-                                     f'{err}') from err
+                    raise ValueError(f'{self.metric} of {where}: {err}') from err
                 if not math.isfinite(score):
                     raise UndefinedScoreError(
-                        f"{self.metric} of video '{video}', frame {idx} is not finite ({score})")
+                        f'{self.metric} of {where} is not finite ({score})')
                 ids.append(frame_ids[idx])
                 scores.append(score)
             self.results.append(

@@ -1,16 +1,16 @@
-"""NRQM (Ma et al., "Learning a no-reference quality metric for single-image super-resolution")
-and the PIRM perceptual index ``PI = ((10 - NRQM) + NIQE) / 2``.
+"""The PIRM perceptual index ``PI = ((10 - NRQM) + NIQE) / 2``, and why NRQM is not provided.
 
-NRQM's score comes from the authors' trained regression forests (the MATLAB release's model
-files). They are not distributed through any package registry that this project can use, and no
-faithful re-implementation exists without them, so this plugin does not compute NRQM or PI: the
-registered ``NRQM`` and ``PI`` metrics stop with :class:`NRQMUnavailableError` saying so, instead
-of producing numbers that would not match the published ones. :func:`perceptual_index` combines an
-NRQM computed elsewhere (e.g. with the official MATLAB code) with this plugin's NIQE.
+NRQM (Ma et al., "Learning a no-reference quality metric for single-image super-resolution")
+scores with the authors' trained regression forests (the MATLAB release's model files). They are
+not distributed through any package registry that this project can use, and no faithful
+re-implementation exists without them, so the plugin registers no ``NRQM`` or ``PI`` metric.
+A config that asks for one gets :class:`MetricUnavailableError` with :data:`NRQM_UNAVAILABLE`
+(the plugin's ``METRICS`` registry calls :func:`check_metric_available` when it does not know a
+name). :func:`perceptual_index` combines an NRQM computed elsewhere (e.g. with the official MATLAB
+code) with this plugin's NIQE.
 """
-from realbasicvsr_plugin.registry import METRICS
-
-__all__ = ['perceptual_index', 'NRQMUnavailableError', 'NRQM_UNAVAILABLE', 'NRQM', 'PI']
+__all__ = ['perceptual_index', 'MetricUnavailableError', 'NRQM_UNAVAILABLE',
+           'UNAVAILABLE_METRICS', 'check_metric_available']
 
 NRQM_UNAVAILABLE = (
     'NRQM (and so PI = ((10 - NRQM) + NIQE) / 2) is not available in realbasicvsr_plugin: it needs '
@@ -20,9 +20,31 @@ NRQM_UNAVAILABLE = (
     "this plugin's NIQE using realbasicvsr_plugin.evaluation.perceptual_index(nrqm, niqe), or use "
     'the NIQE and BRISQUE metrics.')
 
+#: metric names a config may ask for that the plugin knows of but cannot compute, and why
+UNAVAILABLE_METRICS = {'NRQM': NRQM_UNAVAILABLE, 'PI': NRQM_UNAVAILABLE}
 
-class NRQMUnavailableError(RuntimeError):
-    """NRQM's model data cannot be obtained, so NRQM and PI cannot be computed."""
+
+class MetricUnavailableError(KeyError):
+    """A config asks for a metric whose model data cannot be obtained (NRQM, PI).
+
+    A ``KeyError``, as MMEngine's registries raise for an unknown type, with a message that says
+    why and what to do instead.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ''
+
+
+def check_metric_available(name: str) -> None:
+    """Raise :class:`MetricUnavailableError` for a metric name the plugin cannot compute.
+
+    Args:
+        name (str): A metric ``type`` from a config, with or without a scope
+            (``'PI'``, ``'realbasicvsr_plugin.NRQM'``).
+    """
+    bare = name.rsplit('.', 1)[-1] if isinstance(name, str) else name
+    if bare in UNAVAILABLE_METRICS:
+        raise MetricUnavailableError(f'metric {name!r}: {UNAVAILABLE_METRICS[bare]}')
 
 
 def perceptual_index(nrqm: float, niqe: float) -> float:
@@ -36,27 +58,3 @@ def perceptual_index(nrqm: float, niqe: float) -> float:
         float: ``((10 - nrqm) + niqe) / 2`` (lower is better).
     """
     return ((10.0 - float(nrqm)) + float(niqe)) / 2.0
-
-
-@METRICS.register_module()
-class NRQM:
-    """Placeholder that explains why NRQM is not computed (see the module docstring).
-
-    Args:
-        **kwargs: Ignored.
-    """
-
-    def __init__(self, **kwargs) -> None:
-        raise NRQMUnavailableError(NRQM_UNAVAILABLE)
-
-
-@METRICS.register_module()
-class PI:
-    """Placeholder that explains why PI is not computed (see the module docstring).
-
-    Args:
-        **kwargs: Ignored.
-    """
-
-    def __init__(self, **kwargs) -> None:
-        raise NRQMUnavailableError(NRQM_UNAVAILABLE)
