@@ -13,6 +13,9 @@ from realbasicvsr_plugin.evaluation import (BRISQUE_MODEL, BRISQUE_RANGE, Checks
                                             LibSVMRegressor, ModelFileUnavailableError,
                                             UndefinedScoreError, brisque, brisque_model_files,
                                             load_brisque_model)
+from realbasicvsr_plugin.evaluation.metrics.natural_scene_statistics import (
+    FILTER2_HCOL, FILTER2_HROW, filter2_same, gaussian_window_1d, matlab_gaussian_window,
+    matlab_separable_factors, mscn_filter2)
 
 # Official scores of the LIVE MATLAB release with allmodel/allrange (tests/data/README.md).
 OFFICIAL_BRISQUE = {'I03': 94.6421, 'I04': -0.1076}
@@ -71,11 +74,16 @@ def test_downloads_verifies_and_caches_the_official_model(data_dir, serve, tmp_p
     assert len(requests) == 2
 
 
+#: the precision claimed in README.md and docs/evaluation.md (I03: 0.0006, I04: 0.0000)
+BRISQUE_PRECISION = 0.001
+
+
 @pytest.mark.parametrize('name', sorted(OFFICIAL_BRISQUE))
 def test_matches_the_official_release(data_dir, serve, name):
     url, _ = serve(data_dir / 'brisque')
     model = load_brisque_model(base_url=url)
-    assert abs(brisque(read(data_dir, name), 0, model=model) - OFFICIAL_BRISQUE[name]) <= 0.05
+    score = brisque(read(data_dir, name), 0, model=model)
+    assert abs(score - OFFICIAL_BRISQUE[name]) <= BRISQUE_PRECISION
 
 
 def test_a_tampered_download_is_rejected_and_not_cached(data_dir, serve, tmp_path):
@@ -186,3 +194,95 @@ def test_flat_and_tiny_images_get_clear_errors(model):
         brisque(np.full((64, 64, 3), 200, np.uint8), 0, model=model)
     with pytest.raises(ValueError, match='too small for BRISQUE'):
         brisque(np.zeros((13, 64, 3), np.uint8), 0, model=model)
+
+
+# ------------------------------------------------------------- filter2's arithmetic (issue 15)
+def conv2_reference(x, hcol, hrow):
+    """conv2(hcol, hrow, x, 'same') written out sample by sample in plain Python floats: each
+    column convolved with hcol, then each row with hrow, every sum in tap order, zeros outside."""
+    h, w = x.shape
+    c = len(hcol) // 2
+    cols = [[0.0] * w for _ in range(h)]
+    for i in range(h):
+        for j in range(w):
+            acc = None
+            for k in range(len(hcol)):
+                r = i + c - k
+                term = hcol[k] * (float(x[r, j]) if 0 <= r < h else 0.0)
+                acc = term if acc is None else acc + term
+            cols[i][j] = acc
+    out = np.zeros((h, w))
+    for i in range(h):
+        for j in range(w):
+            acc = None
+            for k in range(len(hrow)):
+                q = j + c - k
+                term = hrow[k] * (cols[i][q] if 0 <= q < w else 0.0)
+                acc = term if acc is None else acc + term
+            out[i, j] = acc
+    return out
+
+
+def test_filter2_factors_are_the_svd_factors_of_matlabs_window():
+    window = matlab_gaussian_window()
+    assert window[3, 3] == window.max() and window.shape == (7, 7)
+    # MATLAB's window (2-D exp, normalised twice) is not the outer product of the 1-D Gaussian
+    assert not np.array_equal(window, np.outer(gaussian_window_1d(), gaussian_window_1d()))
+    hcol, hrow = matlab_separable_factors(np.rot90(window, 2))
+    # the stored constants are LAPACK dgesvd's factors (another LAPACK build may differ in an ulp)
+    np.testing.assert_array_max_ulp(hcol, FILTER2_HCOL, maxulp=4)
+    np.testing.assert_array_max_ulp(hrow, FILTER2_HROW, maxulp=4)
+    np.testing.assert_allclose(np.outer(FILTER2_HCOL, FILTER2_HROW), np.rot90(window, 2),
+                               rtol=1e-15, atol=0)
+    assert FILTER2_HROW[1] != FILTER2_HROW[5]  # not symmetric: an SVD's rounding, kept as is
+
+
+def test_filter2_is_conv2_of_the_factors_column_pass_then_row_pass_in_tap_order():
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, (14, 17)).astype(np.float64)
+    img[2:12, 3:15] = 16.0  # a flat area with interior windows
+    img[0, :] = 100.0
+    ours = filter2_same(img)
+    ref = conv2_reference(img, FILTER2_HCOL, FILTER2_HROW)
+    np.testing.assert_array_equal(ours, ref)  # bit for bit, flat windows included
+    # the other pass order, or the plain 1-D Gaussian, round differently somewhere
+    assert not np.array_equal(ours, conv2_reference(img.T, FILTER2_HROW, FILTER2_HCOL).T)
+    assert not np.array_equal(
+        ours, conv2_reference(img, gaussian_window_1d(), gaussian_window_1d()))
+
+
+@pytest.mark.parametrize('value,exactly_zero', [(16.0, False), (60.0, False), (100.0, True),
+                                                (0.0, True)])
+def test_flat_windows_keep_filter2s_residue(value, exactly_zero):
+    img = np.random.default_rng(0).integers(0, 256, (40, 40)).astype(np.float64)
+    img[10:30, 10:30] = value
+    inner = mscn_filter2(img)[13:27, 13:27]  # every 7x7 window inside the patch is constant
+    assert np.all(inner == inner[0, 0])  # one value, the residue of this grey level
+    assert np.abs(inner).max() < 1e-12
+    assert (inner[0, 0] == 0) == exactly_zero  # as MATLAB: sometimes exact, mostly not
+
+
+def test_the_residue_decides_brisque_of_a_letterboxed_frame(data_dir, model, monkeypatch):
+    # Inside flat bars the paired products are residue squared: positive samples of the AGGD
+    # fits, as in MATLAB. Dropping them (the old exact-zero rule) moved this score by points.
+    import realbasicvsr_plugin.evaluation.metrics.brisque as brisque_module
+    from scipy.ndimage import maximum_filter, minimum_filter
+
+    def exact_zero_on_flat_windows(img):
+        mscn = mscn_filter2(img)
+        mscn[maximum_filter(img, 7, mode='constant') == minimum_filter(img, 7, mode='constant')] = 0
+        return mscn
+
+    img = read(data_dir, 'I04')
+    scores = {}
+    for level in (16, 0):
+        boxed = img.copy()
+        boxed[:48] = level
+        boxed[-48:] = level
+        matlab = brisque(boxed, 0, model=model)
+        with monkeypatch.context() as m:
+            m.setattr(brisque_module, 'mscn_filter2', exact_zero_on_flat_windows)
+            dropped = brisque(boxed, 0, model=model)
+        scores[level] = (matlab, dropped)
+    assert scores[16][0] - scores[16][1] > 3  # grey bars: residues of 1e-14 count
+    assert scores[0][0] == scores[0][1]  # black bars: 0 * h is exactly 0 in MATLAB too

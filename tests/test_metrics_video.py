@@ -1,4 +1,4 @@
-"""NIQE/BRISQUE in MMagic's evaluators: per frame, per video, over the data set; PI's status."""
+"""NIQE/BRISQUE in MMagic's evaluators: per frame, per video, over the data set; NRQM/PI refused."""
 import cv2
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 from mmagic.evaluation import Evaluator
 from mmagic.structures import DataSample
 
-from realbasicvsr_plugin.evaluation import (BRISQUE, NIQE, NRQMUnavailableError,
+from realbasicvsr_plugin.evaluation import (BRISQUE, NIQE, MetricUnavailableError,
                                             UndefinedScoreError, brisque, load_brisque_model,
                                             niqe, perceptual_index, select_frames)
 from realbasicvsr_plugin.registry import METRICS
@@ -113,13 +113,13 @@ def test_bad_frame_selection_is_named(spec, match):
 
 def test_a_flat_frame_stops_the_evaluation_naming_video_and_frame(frames):
     clip = [frames[0], np.full_like(frames[0], 40), frames[1]]
-    with pytest.raises(UndefinedScoreError, match=r"video 'fade', frame 1"):
+    with pytest.raises(UndefinedScoreError, match=r"video 'fade', frame 1 \(00000001.png\)"):
         run(NIQE(), [sample('fade', clip)])
 
 
 def test_skip_undefined_leaves_the_frame_out_and_counts_it(frames):
     clip = [frames[0], np.full_like(frames[0], 40), frames[1]]
-    with pytest.warns(UserWarning, match='skipping frame 1'):
+    with pytest.warns(UserWarning, match=r"skipping frame 1 \(00000001.png\) of video 'fade'"):
         result = run(NIQE(skip_undefined=True), [sample('fade', clip)])
     assert result['NIQE'] == pytest.approx(np.mean([niqe(frames[0], 0), niqe(frames[1], 0)]))
     assert result['NIQE_skipped_frames'] == 1
@@ -143,12 +143,12 @@ def test_gray_and_rgba_frames_are_converted_and_others_refused(frames):
     rgba = np.concatenate([frames[0], np.zeros_like(frames[0][..., :1])], -1)
     assert run(NIQE(), [sample('rgba', [rgba])])['NIQE'] == pytest.approx(niqe(frames[0], 0))
     five = np.concatenate([frames[0], frames[0][..., :2]], -1)
-    with pytest.raises(ValueError, match=r"video 'five', frame 0: .*5"):
+    with pytest.raises(ValueError, match=r"video 'five', frame 0 \(00000000.png\): .*5"):
         run(NIQE(), [sample('five', [five])])
 
 
 def test_a_too_small_frame_is_named(frames):
-    with pytest.raises(ValueError, match=r"video 'tiny', frame 0: .*too small for NIQE"):
+    with pytest.raises(ValueError, match=r"video 'tiny', frame 0 .*too small for NIQE"):
         run(NIQE(), [sample('tiny', [frames[0][:64, :64]])])
 
 
@@ -161,10 +161,20 @@ def test_bad_options_fail_at_build_time(kwargs, match):
         NIQE(**kwargs)
 
 
-def test_nrqm_and_pi_say_why_they_are_not_computed():
+def test_nrqm_and_pi_are_not_registered_and_a_config_asking_for_them_is_told_why(frames):
+    import realbasicvsr_plugin.evaluation as evaluation
     for name in ('NRQM', 'PI'):
-        with pytest.raises(NRQMUnavailableError, match='not distributed through PyPI'):
-            METRICS.build(dict(type=name))
+        assert name not in METRICS and not hasattr(evaluation, name)  # no stub classes
+        for type_name in (name, f'realbasicvsr_plugin.{name}'):
+            with pytest.raises(MetricUnavailableError, match='not distributed through PyPI'):
+                METRICS.build(dict(type=type_name))
+    # in an evaluator config, before anything is scored
+    with pytest.raises(MetricUnavailableError, match=r"metric 'PI'.*perceptual_index\(nrqm"):
+        Evaluator(metrics=[dict(type='NIQE'), dict(type='PI')])
+    # other unknown names keep MMEngine's message
+    with pytest.raises(KeyError, match='not in the') as err:
+        METRICS.build(dict(type='NoSuchMetric'))
+    assert not isinstance(err.value, MetricUnavailableError)
 
 
 def test_perceptual_index_is_the_pirm_formula():
@@ -180,3 +190,10 @@ def test_works_through_mmengines_plain_evaluator(frames):
     result = evaluator.evaluate(size=2)
     expected = np.mean([np.mean([niqe(f, 0) for f in frames[:2]]), niqe(frames[2], 0)])
     assert result['NIQE'] == pytest.approx(expected)
+
+
+def test_a_sample_holding_one_frame_of_a_video_is_named_by_its_index_in_the_video(frames):
+    data = sample('long', [np.full_like(frames[0], 40)], paths=['/data/long/00000042.png'])
+    data['frame_index'] = 42
+    with pytest.raises(UndefinedScoreError, match=r"video 'long', frame 42 \(00000042.png\)"):
+        run(NIQE(), [data])

@@ -22,10 +22,14 @@ def read(data_dir, name):
     return img
 
 
+#: the precision claimed in README.md and docs/evaluation.md (I03: 0.0056, I04: 0.0000)
+NIQE_PRECISION = 0.006
+
+
 @pytest.mark.parametrize('name', sorted(OFFICIAL_NIQE))
 def test_matches_the_official_matlab_release(data_dir, name):
     score = niqe(read(data_dir, name), crop_border=0)
-    assert abs(score - OFFICIAL_NIQE[name]) <= 0.01
+    assert abs(score - OFFICIAL_NIQE[name]) <= NIQE_PRECISION
 
 
 def test_closer_to_the_release_than_mmagic_on_the_gray_image(data_dir):
@@ -33,7 +37,7 @@ def test_closer_to_the_release_than_mmagic_on_the_gray_image(data_dir):
     img = read(data_dir, 'I03')
     ours = abs(niqe(img, 0, convert_to='gray') - OFFICIAL_NIQE['I03'])
     theirs = abs(float(mmagic_niqe(img, 0, convert_to='gray')) - OFFICIAL_NIQE['I03'])
-    assert ours < 0.01 < theirs
+    assert ours <= NIQE_PRECISION < 0.09 < theirs
 
 
 @pytest.mark.parametrize('name,rows,cols', [('I04', slice(None), slice(None)),

@@ -1,4 +1,5 @@
-"""VideoLQ benchmark: the config under MMEngine's runner (as `mim test`) and the plain script."""
+"""VideoLQ benchmark: the config under MMEngine's runner (as `mim test`), the package's
+evaluate_videolq with its protocols, and the thin script over it."""
 import csv
 import importlib.util
 import json
@@ -9,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from realbasicvsr_plugin.evaluation import brisque, load_brisque_model, niqe
+from realbasicvsr_plugin.evaluation import (PAPER_PROTOCOL, RELEASE_PROTOCOL, bicubic_upscale,
+                                            brisque, detail_box, load_brisque_model, niqe,
+                                            resolve_protocol, side_by_side)
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / 'configs' / 'realbasicvsr_x4_videolq.py'
@@ -112,11 +115,11 @@ def test_script_prints_table_and_writes_json_csv_and_pictures(videolq, tmp_path,
     results = json.loads((out_dir / 'results.json').read_text())
     assert list(results['videos']) == ['000', '001']
     assert results['videos']['000']['scored_frames'] == [0, 1, 2]
+    assert results['protocol'] == RELEASE_PROTOCOL.as_dict()
     # the bicubic row is MATLAB bicubic x4 of the input frames, scored like the output
     frames = [cv2.imread(str(p)) for p in sorted((videolq / '001').iterdir())]
-    script = load_script()
     model = load_brisque_model()
-    bic = [script.bicubic_upscale(f, 4) for f in frames]
+    bic = [bicubic_upscale(f, 4) for f in frames]
     assert bic[0].shape == (192, 288, 3)
     assert results['videos']['001']['bicubic']['NIQE'] == pytest.approx(
         np.mean([niqe(b, 0) for b in bic]))
@@ -128,12 +131,15 @@ def test_script_prints_table_and_writes_json_csv_and_pictures(videolq, tmp_path,
             np.mean([v[method]['NIQE'] for v in results['videos'].values()]))
     # the printed tables: one row per video, the mean, and Table 2's method rows
     assert 'Bicubic NIQE' in out and 'RealBasicVSR BRISQUE' in out
-    assert 'mean (2 videos)' in out
+    assert 'mean (2 videos)' in out and 'protocol release: frames=all; plane=gray' in out
     assert any(line.startswith('Bicubic ') for line in out.splitlines())
     rows = list(csv.DictReader((out_dir / 'results.csv').open()))
     assert [(r['method'], r['video']) for r in rows] == [
         ('bicubic', '000'), ('bicubic', '001'), ('bicubic', 'mean'),
         ('model', '000'), ('model', '001'), ('model', 'mean')]
+    # every row says how it was made, so tables of different protocols cannot be mixed
+    assert {(r['protocol'], r['frames'], r['plane'], r['crop_border']) for r in rows} == {
+        ('release', 'all', 'gray', '0')}
     assert float(rows[2]['NIQE']) == pytest.approx(results['mean']['bicubic']['NIQE'], abs=1e-5)
     # one side-by-side picture per video: bicubic | output on top, zoomed crops below
     for video in ('000', '001'):
@@ -142,15 +148,14 @@ def test_script_prints_table_and_writes_json_csv_and_pictures(videolq, tmp_path,
 
 
 def test_the_picture_shows_bicubic_left_and_output_right():
-    script = load_script()
     rng = np.random.default_rng(0)
     bic = np.full((120, 160, 3), 50, np.uint8)
     bic[60:100, 90:130] = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)  # the detail
     out = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
-    picture = script.side_by_side(bic, out, 'Model')
+    picture = side_by_side(bic, out, 'Model')
     assert picture.shape[1] == 320
     # the crop box goes where the content has detail
-    box_y, box_x = script.detail_box(bic, 30)
+    box_y, box_x = detail_box(bic, 30)
     assert 55 <= box_y <= 75 and 85 <= box_x <= 105
     # away from the label and the crop box, the halves are the two frames
     rows = slice(40, 55)
@@ -181,6 +186,8 @@ def test_gray_and_rgba_frames_are_converted(videolq, tmp_path, capsys):
     ('broken_frame', 'cannot read frame'),
     ('no_checkpoint', 'give --checkpoint'),
     ('bad_frames', '--frames must be'),
+    ('bad_crop', '--crop-border must be'),
+    ('bad_seq_len', '--max-seq-len must be'),
 ])
 def test_bad_input_gets_a_clear_message_and_no_results(videolq, tmp_path, capsys, damage, match):
     argv = [videolq, '--random-init', '--out-dir', tmp_path / 'out', '--cfg-options',
@@ -200,6 +207,10 @@ def test_bad_input_gets_a_clear_message_and_no_results(videolq, tmp_path, capsys
         argv.remove('--random-init')
     elif damage == 'bad_frames':
         argv += ['--frames', 'often']
+    elif damage == 'bad_crop':
+        argv += ['--crop-border', '-1']
+    elif damage == 'bad_seq_len':
+        argv += ['--max-seq-len', '0']
     code, _, err = run_script(argv, capsys)
     assert code == 2 and match in err
     assert not (tmp_path / 'out' / 'results.json').exists()
@@ -211,4 +222,55 @@ def test_a_too_small_output_is_named(videolq, tmp_path, capsys):
         cv2.imwrite(str(path), cv2.imread(str(path))[:16, :16])
     code, _, err = run_script([videolq, '--random-init', '--out-dir', tmp_path / 'o',
                                '--metrics', 'NIQE', '--cfg-options', *TINY_OPTIONS], capsys)
-    assert code == 2 and "video '000', frame 0" in err and 'too small for NIQE' in err
+    assert code == 2 and "video '000', frame 0 (00000000.png)" in err
+    assert 'too small for NIQE' in err
+
+
+@pytest.fixture
+def hundred_frames(tmp_path, data_dir):
+    """One video of 100 small frames (28x52, x4 outputs hold two 96x96 blocks after a 4-pixel
+    shave), as VideoLQ's 100-frame clips."""
+    img = cv2.imread(str(data_dir / 'calibration' / 'I04.bmp'))
+    folder = tmp_path / 'VideoLQ100' / '000'
+    folder.mkdir(parents=True)
+    for i in range(100):
+        y, x = (i * 3) % 300, (i * 5) % 400
+        cv2.imwrite(str(folder / f'{i:08d}.png'), img[y:y + 28, x:x + 52])
+    return folder.parent
+
+
+def test_paper_protocol_scores_frames_0_50_99_on_y_shaved_by_4(hundred_frames, tmp_path,
+                                                                capsys):
+    out_dir = tmp_path / 'paper'
+    code, out, err = run_script([hundred_frames, '--random-init', '--protocol', 'paper',
+                                 '--out-dir', out_dir, '--cfg-options', *TINY_OPTIONS], capsys)
+    assert code == 0, err
+    results = json.loads((out_dir / 'results.json').read_text())
+    assert results['protocol'] == PAPER_PROTOCOL.as_dict()
+    assert results['protocol']['frames'] == 'first_middle_last'
+    assert results['protocol']['convert_to'] == 'y' and results['protocol']['crop_border'] == 4
+    video = results['videos']['000']
+    assert video['num_frames'] == 100 and video['scored_frames'] == [0, 50, 99]
+    # the bicubic row: MATLAB bicubic x4 of frames 00000000, 00000050, 00000099, Y, shave 4
+    paths = [hundred_frames / '000' / f'{i:08d}.png' for i in (0, 50, 99)]
+    bic = [bicubic_upscale(cv2.imread(str(p)), 4) for p in paths]
+    model = load_brisque_model()
+    assert video['bicubic']['NIQE'] == pytest.approx(
+        np.mean([niqe(b, 4, convert_to='y') for b in bic]))
+    assert video['bicubic']['BRISQUE'] == pytest.approx(
+        np.mean([brisque(b, 4, convert_to='y', model=model) for b in bic]))
+    assert video['bicubic']['NIQE'] != pytest.approx(np.mean([niqe(b, 0) for b in bic]))
+    rows = list(csv.DictReader((out_dir / 'results.csv').open()))
+    assert {(r['protocol'], r['frames'], r['plane'], r['crop_border']) for r in rows} == {
+        ('paper', 'first_middle_last', 'y', '4')}
+    assert 'protocol paper: frames=first_middle_last; plane=y; crop_border=4' in out
+
+
+def test_changing_a_protocol_setting_makes_it_custom():
+    assert resolve_protocol('paper') is PAPER_PROTOCOL
+    assert resolve_protocol('paper', crop_border=4, convert_to='y') is PAPER_PROTOCOL
+    custom = resolve_protocol('paper', crop_border=0)
+    assert custom.name == 'custom' and custom.based_on == 'paper'
+    assert custom.crop_border == 0 and custom.frames == PAPER_PROTOCOL.frames
+    assert custom.label().startswith('custom (from paper): ')
+    assert resolve_protocol('release', frames=[0, 50, 99]).as_dict()['frames'] == [0, 50, 99]

@@ -268,7 +268,8 @@ class NoReferenceVideoMetric(BaseSampleWiseMetric):
                         raise UndefinedScoreError(
                             f'{self.metric} of {where}: {err} '
                             '(set skip_undefined=True to leave such frames out)') from err
-                    warnings.warn(f'{self.metric}: skipping {where}: {err}')
+                    warnings.warn(f"{self.metric}: skipping frame {labels[idx]} of video "
+                                  f"'{video}': {err}")
                     skipped.append(frame_ids[idx])
                     continue
                 except ValueError as err:
