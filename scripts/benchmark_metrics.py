@@ -104,16 +104,20 @@ def flat_area_study(model) -> None:
     """Print BRISQUE (and NIQE of I03) under filter2/imfilter arithmetic variants."""
     from scipy.linalg import svd
 
-    import realbasicvsr_plugin.evaluation.metrics.brisque as brisque_module
+    import importlib
+
     from realbasicvsr_plugin.evaluation import brisque, niqe
     from realbasicvsr_plugin.evaluation.metrics import natural_scene_statistics as nss
     from realbasicvsr_plugin.evaluation.metrics.luminance import to_luminance
     from realbasicvsr_plugin.evaluation.metrics.niqe import (load_niqe_pristine_params,
                                                              niqe_features, niqe_quality)
 
+    brisque_module = importlib.import_module('realbasicvsr_plugin.evaluation.metrics.brisque')
+    niqe_module = importlib.import_module('realbasicvsr_plugin.evaluation.metrics.niqe')
     window = nss.matlab_gaussian_window()
     u, s_, vt = svd(np.rot90(window, 2), lapack_driver='gesdd')
     gesdd = (u[:, 0] * np.sqrt(s_[0]), vt[0] * np.sqrt(s_[0]))
+    local = nss.matlab_separable_factors(np.rot90(window, 2))  # this LAPACK build's dgesvd
     plugin = (nss.FILTER2_HCOL, nss.FILTER2_HROW)
 
     def variant(factors, reverse: bool, fused: bool):
@@ -135,7 +139,8 @@ def flat_area_study(model) -> None:
     variants = {
         'plugin': nss.mscn_filter2,
         'sums reversed': variant(plugin, True, False),
-        'gesdd factors': variant(gesdd, False, False),
+        'local dgesvd': variant(local, False, False),
+        'dgesdd factors': variant(gesdd, False, False),
         'FMA': variant(plugin, False, True),
         'FMA, reversed': variant(plugin, True, True),
         'flat = 0 (old)': dropped,
@@ -186,7 +191,6 @@ def flat_area_study(model) -> None:
             for value in np.unique(img[flat]):
                 out[flat & (img == value)] = _flat_residue(float(value), first, second, fused)
             return out
-        import realbasicvsr_plugin.evaluation.metrics.niqe as niqe_module
         niqe_module.mscn_coefficients = mscn
         try:
             value = niqe_quality(niqe_features(gray), params['mu'], params['cov'])

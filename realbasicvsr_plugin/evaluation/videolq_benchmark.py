@@ -273,7 +273,9 @@ def build_model(config, checkpoint: Optional[str] = None, random_init: bool = Fa
     if checkpoint is None:
         raise EvaluationError('give a checkpoint (or random_init to test the pipeline with '
                               'random weights, whose scores mean nothing)', param='checkpoint')
-    net, _ = load_model(cfg, checkpoint, device=device, trust_checkpoint=trust_checkpoint)
+    # the config's own name in load_model's messages, unless it was changed here
+    net, _ = load_model(cfg if cfg_options else config, checkpoint, device=device,
+                        trust_checkpoint=trust_checkpoint)
     return net
 
 
@@ -358,6 +360,7 @@ def evaluate_videolq(data_root: str,
     """
     from realbasicvsr_plugin.apis.streaming_inferencer import StreamingInferencer, to_uint8
     from .comparison_picture import side_by_side
+    from .metrics.natural_scene_statistics import UndefinedScoreError
 
     if not isinstance(protocol, EvaluationProtocol):
         protocol = resolve_protocol(protocol)
@@ -406,9 +409,11 @@ def evaluate_videolq(data_root: str,
                         scorer.process({}, [sample])
                     except ValueError as err:
                         prefix = 'bicubic baseline: ' if row == 'bicubic' else ''
-                        raise EvaluationError(f'{prefix}{err}') from err
+                        param = 'skip_undefined' if isinstance(err, UndefinedScoreError) else None
+                        raise EvaluationError(f'{prefix}{err}', param=param) from err
             if pictures and idx == show:
-                pics[name] = side_by_side(bic[..., ::-1], sr[..., ::-1], method_name)
+                pics[name] = side_by_side(np.ascontiguousarray(bic[..., ::-1]),
+                                          np.ascontiguousarray(sr[..., ::-1]), method_name)
         results['videos'][name] = dict(num_frames=len(frames), scored_frames=picks,
                                        seconds=round(time.perf_counter() - start, 3))
         if on_video is not None:
