@@ -102,8 +102,6 @@ def _flat_residue(value: float, first: Sequence[float], second: Sequence[float],
 
 def flat_area_study(model) -> None:
     """Print BRISQUE (and NIQE of I03) under filter2/imfilter arithmetic variants."""
-    from scipy.linalg import svd
-
     import importlib
 
     from realbasicvsr_plugin.evaluation import brisque, niqe
@@ -115,9 +113,12 @@ def flat_area_study(model) -> None:
     brisque_module = importlib.import_module('realbasicvsr_plugin.evaluation.metrics.brisque')
     niqe_module = importlib.import_module('realbasicvsr_plugin.evaluation.metrics.niqe')
     window = nss.matlab_gaussian_window()
-    u, s_, vt = svd(np.rot90(window, 2), lapack_driver='gesdd')
-    gesdd = (u[:, 0] * np.sqrt(s_[0]), vt[0] * np.sqrt(s_[0]))
     local = nss.matlab_separable_factors(np.rot90(window, 2))  # this LAPACK build's dgesvd
+    # MKL's dgesvd on its SSE4.2/compatible code path (MKL_CBWR=SSE4_2): hcol differs in 3 taps
+    mkl_sse = (np.array(nss.FILTER2_HCOL), nss.FILTER2_HROW)
+    for k, v in ((0, '-0x1.9b92991f24903p-7'), (1, '-0x1.42e11ca517a62p-4'),
+                 (5, '-0x1.42e11ca517a62p-4')):
+        mkl_sse[0][k] = float.fromhex(v)
     plugin = (nss.FILTER2_HCOL, nss.FILTER2_HROW)
 
     def variant(factors, reverse: bool, fused: bool):
@@ -139,10 +140,9 @@ def flat_area_study(model) -> None:
     variants = {
         'plugin': nss.mscn_filter2,
         'sums reversed': variant(plugin, True, False),
-        'local dgesvd': variant(local, False, False),
-        'dgesdd factors': variant(gesdd, False, False),
         'FMA': variant(plugin, False, True),
-        'FMA, reversed': variant(plugin, True, True),
+        'MKL SSE4.2 path': variant(mkl_sse, False, False),
+        'local LAPACK': variant(local, False, False),
         'flat = 0 (old)': dropped,
     }
     base = cv2.imread(osp.join(CALIBRATION, 'I04.bmp'))
@@ -177,13 +177,18 @@ def flat_area_study(model) -> None:
 
     params = load_niqe_pristine_params()
     gray = to_luminance(cv2.imread(osp.join(CALIBRATION, 'I03.bmp')), convert_to='gray')
-    hcol, hrow = nss.matlab_separable_factors(window)
+    hcol, hrow = nss.FILTER2_HCOL, nss.FILTER2_HROW  # MKL's factors of the window (and rot90)
     original = nss.mscn_coefficients
     print(f'\nNIQE of I03 (official {OFFICIAL["I03"]["NIQE"]}), imfilter arithmetic variants:')
-    for label, reverse, fused in (('separable residue, taps in order', False, False),
-                                  ('separable residue, FMA', False, True),
-                                  ('separable residue, reversed', True, False)):
-        first, second = (hrow[::-1], hcol[::-1]) if reverse else (hrow, hcol)
+    for label, factors, reverse, fused in (
+            ('MKL factors, flat windows only', (hcol, hrow), False, False),
+            ('MKL factors, flat windows, FMA', (hcol, hrow), False, True),
+            ('MKL factors, flat windows, reversed', (hcol, hrow), True, False),
+            ('local LAPACK factors, flat windows', nss.matlab_separable_factors(window), False,
+             False)):
+        first, second = factors[1], factors[0]  # imfilter: the row factor first
+        if reverse:
+            first, second = first[::-1], second[::-1]
 
         def mscn(img, window_1d, padding='replicate', exact_flat=True):
             out = original(img, window_1d, padding, exact_flat=False)
@@ -197,6 +202,31 @@ def flat_area_study(model) -> None:
         finally:
             niqe_module.mscn_coefficients = original
         print(f'  {label:<42s} {value:8.4f}  ({value - OFFICIAL["I03"]["NIQE"]:+.4f})')
+    def imfilter_replicate(img, taps, axis):
+        # correlation with replicate padding, each output summed in tap order
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (3, 3)
+        padded = np.pad(img, pad, mode='edge')
+        out = None
+        for k, tap in enumerate(taps):
+            index = [slice(None), slice(None)]
+            index[axis] = slice(k, k + img.shape[axis])
+            term = tap * padded[tuple(index)]
+            out = term if out is None else out + term
+        return out
+
+    def full_emulation(img, window_1d, padding='replicate', exact_flat=True):
+        def filt(x):  # imfilter: the row factor first, then the column factor
+            return imfilter_replicate(imfilter_replicate(x, hrow, 1), hcol, 0)
+        mu = filt(img)
+        return (img - mu) / (np.sqrt(np.abs(filt(img * img) - mu * mu)) + 1.0)
+    niqe_module.mscn_coefficients = full_emulation
+    try:
+        value = niqe_quality(niqe_features(gray), params['mu'], params['cov'])
+    finally:
+        niqe_module.mscn_coefficients = original
+    print(f'  {"MKL factors, every pixel (full imfilter)":<42s} {value:8.4f}  '
+          f'({value - OFFICIAL["I03"]["NIQE"]:+.4f})')
     value = niqe(cv2.imread(osp.join(CALIBRATION, 'I03.bmp')), 0)
     print(f'  {"plugin (flat windows exactly 0)":<42s} {value:8.4f}  '
           f'({value - OFFICIAL["I03"]["NIQE"]:+.4f})')

@@ -74,8 +74,8 @@ def test_downloads_verifies_and_caches_the_official_model(data_dir, serve, tmp_p
     assert len(requests) == 2
 
 
-#: the precision claimed in README.md and docs/evaluation.md (I03: 0.0006, I04: 0.0000)
-BRISQUE_PRECISION = 0.001
+#: the precision claimed in README.md and docs/evaluation.md (I03: 0.0021, I04: 0.0000)
+BRISQUE_PRECISION = 0.003
 
 
 @pytest.mark.parametrize('name', sorted(OFFICIAL_BRISQUE))
@@ -190,8 +190,12 @@ def test_layouts_and_channel_orders_give_one_score(data_dir, model):
 
 
 def test_flat_and_tiny_images_get_clear_errors(model):
-    with pytest.raises(UndefinedScoreError, match='flat'):
-        brisque(np.full((64, 64, 3), 200, np.uint8), 0, model=model)
+    # a flat image whose residues are exactly zero (black; grey 131) has no statistics at all
+    for level in (0, 131):
+        with pytest.raises(UndefinedScoreError, match='flat'):
+            brisque(np.full((64, 64, 3), level, np.uint8), 0, model=model)
+    # other grey levels keep filter2's residue, so MATLAB (and the plugin) get a number
+    assert np.isfinite(brisque(np.full((64, 64, 3), 200, np.uint8), 0, model=model))
     with pytest.raises(ValueError, match='too small for BRISQUE'):
         brisque(np.zeros((13, 64, 3), np.uint8), 0, model=model)
 
@@ -229,14 +233,14 @@ def test_filter2_factors_are_the_svd_factors_of_matlabs_window():
     # MATLAB's window (2-D exp, normalised twice) is not the outer product of the 1-D Gaussian
     assert not np.array_equal(window, np.outer(gaussian_window_1d(), gaussian_window_1d()))
     hcol, hrow = matlab_separable_factors(np.rot90(window, 2))
-    # the stored constants are LAPACK dgesvd's factors; LAPACK builds differ in the last digits
-    # (two OpenBLAS builds on one machine: up to 124 ulps on the smallest tap), which is why
-    # the plugin fixes them instead of calling svd at run time
+    # the stored constants are MKL's dgesvd factors; LAPACK builds differ in the last digits
+    # (MKL and two OpenBLAS builds: up to ~120 ulps on the outer taps), which is why the plugin
+    # fixes them instead of calling svd at run time
     np.testing.assert_allclose(hcol, FILTER2_HCOL, rtol=1e-13, atol=0)
     np.testing.assert_allclose(hrow, FILTER2_HROW, rtol=1e-13, atol=0)
     np.testing.assert_allclose(np.outer(FILTER2_HCOL, FILTER2_HROW), np.rot90(window, 2),
-                               rtol=1e-15, atol=0)
-    assert FILTER2_HROW[1] != FILTER2_HROW[5]  # not symmetric: an SVD's rounding, kept as is
+                               rtol=1e-13, atol=0)
+    assert FILTER2_HCOL[0] != FILTER2_HCOL[6]  # not symmetric: an SVD's rounding, kept as is
 
 
 def test_filter2_is_conv2_of_the_factors_column_pass_then_row_pass_in_tap_order():
@@ -253,7 +257,7 @@ def test_filter2_is_conv2_of_the_factors_column_pass_then_row_pass_in_tap_order(
         ours, conv2_reference(img, gaussian_window_1d(), gaussian_window_1d()))
 
 
-@pytest.mark.parametrize('value,exactly_zero', [(16.0, False), (60.0, False), (100.0, True),
+@pytest.mark.parametrize('value,exactly_zero', [(16.0, False), (60.0, False), (131.0, True),
                                                 (0.0, True)])
 def test_flat_windows_keep_filter2s_residue(value, exactly_zero):
     img = np.random.default_rng(0).integers(0, 256, (40, 40)).astype(np.float64)

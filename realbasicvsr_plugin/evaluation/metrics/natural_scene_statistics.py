@@ -12,7 +12,8 @@ Fidelity details kept from the MATLAB code:
 * BRISQUE filters with ``filter2(window, x, 'same')`` (zero padding). MATLAB's ``filter2`` sees
   that the window has rank one and filters with its SVD factors, ``conv2(hcol, hrow, x, 'same')``:
   a column pass, then a row pass. :func:`filter2_same` repeats that arithmetic: the factors are
-  fixed constants (:data:`FILTER2_HCOL`, :data:`FILTER2_HROW`, computed as MATLAB computes them),
+  fixed constants (:data:`FILTER2_HCOL`, :data:`FILTER2_HROW`, from Intel MKL's ``dgesvd``, the
+  LAPACK that MATLAB ships),
   the passes run in MATLAB's order and each output sums its seven products in tap order. The
   mean of a flat window is then off by an ulp or so, as in MATLAB, and :func:`mscn_filter2`
   keeps that residue: its sign (or its being exactly 0) decides on which side of the AGGD fits
@@ -146,13 +147,14 @@ def matlab_gaussian_window() -> np.ndarray:
 
 
 def matlab_separable_factors(stencil: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """``hcol`` and ``hrow`` of a rank-one stencil as MATLAB's ``filter2``/``imfilter`` get them.
+    """``hcol`` and ``hrow`` of a rank-one stencil as ``filter2``/``imfilter`` compute them.
 
     ``[u, s, v] = svd(stencil); hcol = u(:,1) * sqrt(s(1)); hrow = v(:,1) * sqrt(s(1))``, with
-    LAPACK's ``dgesvd`` (the QR-iteration SVD that MATLAB's ``svd`` calls for ``[u, s, v]``; the
-    divide-and-conquer ``dgesdd`` gives factors a few ulps away). Used to derive and check
-    :data:`FILTER2_HCOL` and :data:`FILTER2_HROW`; a different LAPACK build can differ in the
-    last ulp, which is why the constants are fixed.
+    the installed LAPACK's ``dgesvd`` (the QR-iteration SVD behind MATLAB's ``[u, s, v] = svd``).
+    Different LAPACK builds give factors that differ in their last digits (two OpenBLAS builds
+    and Intel MKL, which MATLAB ships, disagree by up to ~120 ulps on the outer taps), which is
+    why :data:`FILTER2_HCOL` and :data:`FILTER2_HROW` are fixed constants; this function is for
+    checking and studying them.
 
     Args:
         stencil (np.ndarray): ``(k, k)`` rank-one matrix.
@@ -166,18 +168,20 @@ def matlab_separable_factors(stencil: np.ndarray) -> Tuple[np.ndarray, np.ndarra
     return u[:, 0] * root, vt[0, :] * root
 
 
-# The factors of filter2's stencil rot90(window, 2) for BRISQUE's window, from
-# matlab_separable_factors(np.rot90(matlab_gaussian_window(), 2)) with LAPACK's dgesvd. LAPACK
-# returns them negative (their products are the window; a sign flip is exact, so it changes no
-# result). They are not symmetric: hrow[1] and hrow[5] differ by two ulps.
+# The factors of filter2's stencil rot90(window, 2) of BRISQUE's window as MATLAB's LAPACK
+# computes them: Intel MKL's LAPACKE_dgesvd (MKL 2026.2 from PyPI, called through ctypes on
+# matlab_gaussian_window()), identical on MKL's AVX, AVX2 and AVX-512 code paths (MKL_CBWR);
+# its SSE4.2/compatible path differs in hcol[0], hcol[1], hcol[5] by 1-12 ulps. LAPACK returns
+# them negative (their products are the window; the sign flip is exact and changes no result).
+# They are not symmetric (hcol[0] and hcol[6] differ by 117 ulps).
 FILTER2_HCOL = np.array([float.fromhex(v) for v in (
-    '-0x1.9b92991f24881p-7', '-0x1.42e11ca517a60p-4', '-0x1.e5fb7c557fad1p-3',
-    '-0x1.5edacbc602377p-2', '-0x1.e5fb7c557fad1p-3', '-0x1.42e11ca517a60p-4',
-    '-0x1.9b92991f24881p-7')])
+    '-0x1.9b92991f248f7p-7', '-0x1.42e11ca517a61p-4', '-0x1.e5fb7c557fad3p-3',
+    '-0x1.5edacbc602379p-2', '-0x1.e5fb7c557fad3p-3', '-0x1.42e11ca517a61p-4',
+    '-0x1.9b92991f24882p-7')])
 FILTER2_HROW = np.array([float.fromhex(v) for v in (
-    '-0x1.9b92991f24880p-7', '-0x1.42e11ca517a5dp-4', '-0x1.e5fb7c557fad0p-3',
-    '-0x1.5edacbc602376p-2', '-0x1.e5fb7c557fad0p-3', '-0x1.42e11ca517a5fp-4',
-    '-0x1.9b92991f24880p-7')])
+    '-0x1.9b92991f2487ep-7', '-0x1.42e11ca517a5ep-4', '-0x1.e5fb7c557fad1p-3',
+    '-0x1.5edacbc602378p-2', '-0x1.e5fb7c557fad1p-3', '-0x1.42e11ca517a60p-4',
+    '-0x1.9b92991f24881p-7')])
 FILTER2_HCOL.setflags(write=False)
 FILTER2_HROW.setflags(write=False)
 
