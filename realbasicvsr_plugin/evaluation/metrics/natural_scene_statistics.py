@@ -192,20 +192,24 @@ def _conv_same_in_tap_order(x: np.ndarray, taps: np.ndarray, axis: int) -> np.nd
     Output ``i`` is ``sum_k taps[k] * x[i + c - k]`` (``c`` the centre), accumulated for
     ``k = 0, 1, ...`` one rounded product and one rounded addition at a time, as a loop over
     the kernel taps does it; NumPy neither fuses nor reorders these element-wise operations.
+    A tap that falls outside the image adds an exact zero, so it is skipped.
     """
     n = x.shape[axis]
-    size = taps.shape[0]
-    centre = size // 2
-    pad = [(0, 0)] * x.ndim
-    pad[axis] = (centre, size - 1 - centre)
-    padded = np.pad(x, pad, mode='constant')
-    index = [slice(None)] * x.ndim
-    out = None
-    for k in range(size):
-        start = size - 1 - k
-        index[axis] = slice(start, start + n)
-        term = taps[k] * padded[tuple(index)]
-        out = term if out is None else out + term
+    centre = taps.shape[0] // 2
+    out = np.zeros_like(x)
+    tmp = np.empty_like(x)
+    for k, tap in enumerate(taps):
+        shift = centre - k  # output i reads x[i + shift]
+        lo, hi = max(0, -shift), min(n, n - shift)
+        if lo >= hi:
+            continue
+        dst = [slice(None)] * x.ndim
+        src = [slice(None)] * x.ndim
+        dst[axis] = slice(lo, hi)
+        src[axis] = slice(lo + shift, hi + shift)
+        dst, src = tuple(dst), tuple(src)
+        np.multiply(x[src], tap, out=tmp[dst])
+        np.add(out[dst], tmp[dst], out=out[dst])
     return out
 
 
