@@ -12,7 +12,7 @@ import torch
 
 from realbasicvsr_plugin.evaluation import (PAPER_PROTOCOL, RELEASE_PROTOCOL, bicubic_upscale,
                                             brisque, detail_box, load_brisque_model, niqe,
-                                            resolve_protocol, side_by_side)
+                                            resolve_protocol, select_frames, side_by_side)
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / 'configs' / 'realbasicvsr_x4_videolq.py'
@@ -227,32 +227,34 @@ def test_a_too_small_output_is_named(videolq, tmp_path, capsys):
 
 
 @pytest.fixture
-def hundred_frames(tmp_path, data_dir):
-    """One video of 100 small frames (28x52, x4 outputs hold two 96x96 blocks after a 4-pixel
-    shave), as VideoLQ's 100-frame clips."""
+def nine_frames(tmp_path, data_dir):
+    """One video of 9 small frames (28x52: x4 outputs hold two 96x96 blocks after a 4-pixel
+    shave)."""
     img = cv2.imread(str(data_dir / 'calibration' / 'I04.bmp'))
-    folder = tmp_path / 'VideoLQ100' / '000'
+    folder = tmp_path / 'VideoLQ9' / '000'
     folder.mkdir(parents=True)
-    for i in range(100):
-        y, x = (i * 3) % 300, (i * 5) % 400
+    for i in range(9):
+        y, x = (i * 31) % 300, (i * 43) % 400
         cv2.imwrite(str(folder / f'{i:08d}.png'), img[y:y + 28, x:x + 52])
     return folder.parent
 
 
-def test_paper_protocol_scores_frames_0_50_99_on_y_shaved_by_4(hundred_frames, tmp_path,
-                                                                capsys):
+def test_paper_protocol_scores_first_middle_last_on_y_shaved_by_4(nine_frames, tmp_path, capsys):
+    # on VideoLQ's 100-frame clips these are 00000000, 00000050, 00000099 (issue #22)
+    assert select_frames(100, PAPER_PROTOCOL.frames) == [0, 50, 99]
     out_dir = tmp_path / 'paper'
-    code, out, err = run_script([hundred_frames, '--random-init', '--protocol', 'paper',
-                                 '--out-dir', out_dir, '--cfg-options', *TINY_OPTIONS], capsys)
+    code, out, err = run_script([nine_frames, '--random-init', '--protocol', 'paper',
+                                 '--out-dir', out_dir, '--refine-thres', 'off',
+                                 '--cfg-options', *TINY_OPTIONS], capsys)
     assert code == 0, err
     results = json.loads((out_dir / 'results.json').read_text())
     assert results['protocol'] == PAPER_PROTOCOL.as_dict()
     assert results['protocol']['frames'] == 'first_middle_last'
     assert results['protocol']['convert_to'] == 'y' and results['protocol']['crop_border'] == 4
     video = results['videos']['000']
-    assert video['num_frames'] == 100 and video['scored_frames'] == [0, 50, 99]
-    # the bicubic row: MATLAB bicubic x4 of frames 00000000, 00000050, 00000099, Y, shave 4
-    paths = [hundred_frames / '000' / f'{i:08d}.png' for i in (0, 50, 99)]
+    assert video['num_frames'] == 9 and video['scored_frames'] == [0, 4, 8]
+    # the bicubic row: MATLAB bicubic x4 of the first, middle and last frame, Y, shave 4
+    paths = [nine_frames / '000' / f'{i:08d}.png' for i in (0, 4, 8)]
     bic = [bicubic_upscale(cv2.imread(str(p)), 4) for p in paths]
     model = load_brisque_model()
     assert video['bicubic']['NIQE'] == pytest.approx(

@@ -73,7 +73,7 @@ class EvaluationProtocol:
     frames: Union[str, Tuple[int, ...]]
     convert_to: str
     crop_border: int
-    baseline: str = 'MATLAB imresize(input, scale) (bicubic, antialiasing), rounded to uint8'
+    baseline: str = 'MATLAB imresize(input, scale) (its default bicubic), rounded to uint8'
     based_on: str = ''
     source: str = ''
 
