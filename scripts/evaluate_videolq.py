@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Evaluate a RealBasicVSR checkpoint on a VideoLQ-layout folder, like the paper's Table 2.
 
-    python scripts/evaluate_videolq.py data/VideoLQ --checkpoint realbasicvsr_x4.pth [--protocol paper]
+    python scripts/evaluate_videolq.py data/VideoLQ --checkpoint ckpt.pth [--protocol paper]
 
 The command line over :func:`realbasicvsr_plugin.evaluation.evaluate_videolq`: every video of
 ``DATA_ROOT/<video>/<frame>.png`` is restored, NIQE and BRISQUE score the chosen frames of the

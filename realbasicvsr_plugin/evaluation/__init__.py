@@ -1,8 +1,8 @@
 """Evaluation: no-reference metrics (NIQE, BRISQUE) and the VideoLQ benchmark.
 
-``niqe``/``brisque`` score one image array (MMagic's ``niqe`` call, BGR); the registered ``NIQE`` and
-``BRISQUE`` metrics score images and videos in MMagic's evaluators; :func:`evaluate_videolq` runs
-the paper's Table 2 on a VideoLQ-layout folder under a named :class:`EvaluationProtocol`
+``niqe``/``brisque`` score one image array (MMagic's ``niqe`` call, BGR); the registered ``NIQE``
+and ``BRISQUE`` metrics score images and videos in MMagic's evaluators; :func:`evaluate_videolq`
+runs the paper's Table 2 on a VideoLQ-layout folder under a named :class:`EvaluationProtocol`
 (``scripts/evaluate_videolq.py`` is its command line). See ``docs/evaluation.md``.
 """
 from .comparison_picture import detail_box, side_by_side

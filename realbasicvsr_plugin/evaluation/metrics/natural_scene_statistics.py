@@ -88,8 +88,9 @@ def _ratio_tables() -> Tuple[np.ndarray, np.ndarray]:
 def gaussian_window_1d(size: int = 7, sigma: float = 7.0 / 6.0) -> np.ndarray:
     """The 1-D factor of ``fspecial('gaussian', size, sigma)`` (normalised to unit sum).
 
-    The 2-D window of MATLAB is the outer product of this vector with itself (its values are far
-    above MATLAB's ``eps * max`` cut-off, which therefore removes nothing).
+    The outer product of this vector with itself is MATLAB's 2-D window up to rounding
+    (:func:`matlab_gaussian_window` has it to the last bit); NIQE filters with it (its values
+    are far above MATLAB's ``eps * max`` cut-off, which therefore removes nothing).
 
     Args:
         size (int): Window length. Defaults to 7.
