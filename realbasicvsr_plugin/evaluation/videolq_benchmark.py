@@ -348,8 +348,10 @@ def evaluate_videolq(data_root: str,
         method_name (str): Name of the model's row. Defaults to 'RealBasicVSR'.
         pictures (bool): Make a side-by-side picture per video (``results['pictures']``).
             Defaults to True.
-        on_video (callable, optional): Called after each video with its name, its results and
-            the notes on its frames (gray or alpha frames converted), e.g. to report progress.
+        on_video (callable, optional): Called after each video is restored and scored with
+            its name, its entry so far (``num_frames``, ``scored_frames``, ``seconds``; the
+            means come at the end) and the notes on its frames (gray or alpha frames
+            converted), e.g. to report progress.
 
     Returns:
         dict: ``protocol`` (:meth:`EvaluationProtocol.as_dict`), ``settings``, ``videos``
