@@ -67,7 +67,7 @@ def make_clip(path: Path, frames: np.ndarray, codec: str = 'libx264', pix_fmt: s
               stream_metadata: Optional[dict] = None,
               subtitles: Sequence[Tuple[int, int, str]] = (), subtitle_codec: str = 'subrip',
               subtitle_language: str = 'eng', audio_layout: Optional[str] = None,
-              audio_codec: str = 'aac', crf: int = 0) -> Path:
+              audio_codec: str = 'aac', audio_start_ms: int = 0, crf: int = 0) -> Path:
     """Encode RGB frames (uint8 or uint16) with the given tags, timing and streams.
 
     The YUV samples are made with ``encode_matrix`` (swscale's name) and the range; the tags
@@ -128,11 +128,11 @@ def make_clip(path: Path, frames: np.ndarray, codec: str = 'libx264', pix_fmt: s
     if audio is not None:
         last = (times_ms[-1] if times_ms is not None else (t - 1) * 40) + 40
         channels = len(audio.layout.channels)
-        samples = 16 * last
+        samples = 16 * (last - audio_start_ms)
         tone = (0.2 * np.sin(np.arange(samples) / 5.0)).astype(np.float32)
         aframe = av.AudioFrame.from_ndarray(np.stack([tone] * channels), format='fltp',
                                             layout=audio_layout)
-        aframe.sample_rate, aframe.pts = 16000, 0
+        aframe.sample_rate, aframe.pts = 16000, 16 * audio_start_ms
         for packet in audio.encode(aframe):
             container.mux(packet)
         for packet in audio.encode(None):
@@ -402,13 +402,16 @@ def test_what_cannot_be_carried_is_said_in_one_line(net, model_args, tmp_path, c
     assert 'rotation' in warnings[0]
 
 
-def test_audio_is_transcoded_in_the_sources_own_layout(net, tmp_path):
-    clip = make_clip(tmp_path / 'in.mov', patch_frames(3), audio_layout='3.0',
-                     audio_codec='pcm_u8')  # MOV keeps the layout; MP4 cannot hold pcm_u8
+def test_audio_is_transcoded_in_the_sources_own_layout_and_place(net, tmp_path):
+    clip = make_clip(tmp_path / 'in.mov', patch_frames(20), audio_layout='3.0',
+                     audio_codec='pcm_u8', audio_start_ms=400)  # MP4 cannot hold pcm_u8
     summary = super_resolve(clip, tmp_path / 'out.mp4', model=net, device='cpu')
     assert summary.audio == 'transcode'
     with av.open(str(tmp_path / 'out.mp4')) as container:
-        assert container.streams.audio[0].codec_context.layout.name == '3.0'  # not '2.1'
+        audio = container.streams.audio[0]
+        assert audio.codec_context.layout.name == '3.0'  # the stream's own, not a table's 2.1
+        start = float(audio.start_time * audio.time_base)
+    assert start == pytest.approx(0.4, abs=1024 / 16000 + 1e-3)  # (AAC priming: 1024 samples)
 
 
 # ------------------------------------------------------------------ malformed metadata

@@ -10,6 +10,7 @@ second demuxer on the source, so nothing is held in memory beyond one packet per
 stream keeps its metadata (language, title) and disposition.
 """
 import logging
+from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
@@ -77,7 +78,7 @@ class StreamCopier:
     def _add_stream(self):
         """Add the output stream (None, with :attr:`reason` set, if the container refuses)."""
         if self._in.codec_context.name not in self._output.supported_codecs:
-            self.reason = f'{self.describe()}: a {self._output.format.name} file cannot hold it'
+            self.reason = f'{self.describe()}: {self._output.format.name} files cannot hold it'
             return None
         self.mode = 'copy'
         return self._output.add_stream_from_template(self._in)
@@ -176,6 +177,7 @@ class AudioTrackCopier(StreamCopier):
                  end: Optional[float] = None, transcode_codec: str = 'aac',
                  stream_index: Optional[int] = None) -> None:
         self._transcode_codec = transcode_codec
+        self._next_pts = 0  # next free sample of a transcoded stream
         if stream_index is None:
             try:
                 with av.open(str(source)) as probe:
@@ -198,7 +200,7 @@ class AudioTrackCopier(StreamCopier):
         codec = self._transcode_codec if self._transcode_codec in supported else \
             output.default_audio_codec
         if not codec or codec == 'none' or codec not in supported:
-            self.reason = f'{self.describe()}: a {output.format.name} file cannot hold it'
+            self.reason = f'{self.describe()}: {output.format.name} files cannot hold it'
             return None
         out = output.add_stream(codec, rate=in_ctx.sample_rate)
         layout = in_ctx.layout  # the source's own channel layout
@@ -215,8 +217,16 @@ class AudioTrackCopier(StreamCopier):
         if self.mode == 'copy':
             super()._mux_in_range(packet)
             return
+        rate = self._out.codec_context.sample_rate
         for frame in packet.decode():
-            frame.pts = None  # the encoder numbers the resampled frames itself
+            if frame.pts is not None and frame.sample_rate == rate:
+                # on the source's timeline (a source whose audio starts late stays in sync)
+                pts = int(round((float(frame.pts * frame.time_base) - self.start) * rate))
+                pts = max(pts, self._next_pts)
+                self._next_pts = pts + frame.samples
+                frame.pts, frame.time_base = pts, Fraction(1, rate)
+            else:
+                frame.pts = None  # the encoder numbers the resampled frames itself
             for out_packet in self._out.encode(frame):
                 self._output.mux(out_packet)
 

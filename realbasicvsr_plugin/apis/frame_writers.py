@@ -444,8 +444,8 @@ class VideoFileWriter(FrameWriter):
             if container.format.name in ROTATION_FORMATS:
                 stream.set_display_rotation(source.rotation.degrees, hflip=source.rotation.hflip)
             else:
-                self.uncarried.append(f'rotation ({source.rotation.degrees} degrees: a '
-                                      f'{container.format.name} file has no display matrix)')
+                self.uncarried.append(f'rotation ({source.rotation.degrees} degrees: '
+                                      f'{container.format.name} files have no display matrix)')
         if source.sample_aspect_ratio is not None:
             stream.codec_context.sample_aspect_ratio = source.sample_aspect_ratio
         container.metadata.update(source.metadata)
@@ -577,8 +577,7 @@ class VideoFileWriter(FrameWriter):
         want = self.colour
         got = (frame.colorspace, frame.color_primaries, frame.color_trc)
         if got != (want.matrix, want.primaries, want.transfer) and not self._rgb_output:
-            self.uncarried.append(f'colour tags ({self.codec} in a {fmt} file does not store '
-                                  'them)')
+            self.uncarried.append(f'colour tags (not stored by {self.codec} in {fmt} files)')
         wanted = self.source.rotation if self.source is not None else None
         if wanted is not None and not wanted.is_identity and fmt in ROTATION_FORMATS:
             if int(round(frame.rotation)) % 360 != wanted.degrees:
