@@ -398,7 +398,7 @@ def test_what_cannot_be_carried_is_said_in_one_line(net, model_args, tmp_path, c
     assert code == 0, err
     warnings = [line for line in err.splitlines() if 'warning' in line]
     assert len(warnings) == 1, err
-    assert 'subtitle stream #1 (subrip, eng)' in warnings[0]
+    assert 'subtitle stream #1 (srt, eng)' in warnings[0], warnings[0]
     assert 'rotation' in warnings[0]
 
 
