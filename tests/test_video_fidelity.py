@@ -246,6 +246,20 @@ def test_untagged_convention_is_bt601_for_sd_and_bt709_for_hd():
     assert spec.full_range and spec.assumed and warning is None
 
 
+def test_partial_and_malformed_colour_tags_are_completed_as_documented():
+    spec, warning = source_colour(1, 0, 2, 2, 'yuv420p', 64, 48)  # matrix alone
+    assert (spec.matrix, spec.primaries, spec.transfer, spec.full_range) == (1, 1, 1, False)
+    assert warning is None
+    spec, warning = source_colour(2, 1, 9, 14, 'yuv420p', 64, 48)  # primaries alone
+    assert spec.matrix == 9 and warning is None
+    spec, warning = source_colour(1, 7, 1, 1, 'yuv420p', 64, 48)  # a range tag out of bounds
+    assert not spec.full_range and 'range tag 7' in warning
+    spec, warning = source_colour(3, 1, 2, 2, 'yuv420p', 1920, 1080)  # reserved matrix, HD
+    assert spec.matrix == 1 and 'reserved' in warning
+    with pytest.raises(ValueError, match='36'):
+        rotation_from_display_matrix(b'\x00' * 12)
+
+
 def test_images_make_a_tagged_video(net, tmp_path):
     """An RGB source has no matrix to keep: the output is encoded and tagged by its size."""
     super_resolve(write_frames(tmp_path / 'in', patch_frames()), tmp_path / 'out.mp4',
