@@ -402,24 +402,22 @@ class VideoFileWriter(FrameWriter):
             found = av.Codec(codec, 'w')
         except av.codec.codec.UnknownCodecError:
             raise InferenceError(f"unknown video codec '{codec}' (no such encoder in this "
-                                 'FFmpeg build; try libx264, libx265, libvpx-vp9 or mpeg4)',
-                                 param='codec')
+                                 'FFmpeg build; try libx264, libx265, libvpx-vp9 or mpeg4)')
         if found.type != 'video':
-            raise InferenceError(f"codec '{codec}' is a {found.type} codec, not a video codec",
-                                 param='codec')
+            raise InferenceError(f"codec '{codec}' is a {found.type} codec, not a video codec")
         if codec not in supported and found.name not in supported:
             raise InferenceError(f"codec '{codec}' cannot be stored in a '{self.path.suffix}' "
-                                 f'({fmt}) file', param='codec')
+                                 f'({fmt}) file')
         return codec
 
     def _check_pix_fmt(self, codec: str, pix_fmt: str, width: int, height: int) -> None:
         formats = av.Codec(codec, 'w').video_formats or []
         names = [f.name for f in formats]
         if names and pix_fmt not in names:
-            raise InferenceError(f"codec '{codec}' does not take pixel format '{pix_fmt}' "
+            raise InferenceError(f"pix_fmt '{pix_fmt}' is not taken by codec '{codec}' "
                                  f"(it takes: {', '.join(names)})", param='pix_fmt')
         if ('420' in pix_fmt or pix_fmt in ('nv12', 'nv21')) and (width % 2 or height % 2):
-            raise InferenceError(f"pixel format '{pix_fmt}' needs an even frame size, "
+            raise InferenceError(f"pix_fmt '{pix_fmt}' needs an even frame size, "
                                  f'got {width}x{height}', param='pix_fmt')
 
     def _set_colour(self, stream, width: int, height: int) -> None:
