@@ -22,6 +22,8 @@ from typing import List, Optional, Sequence, Tuple
 import av
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 from av.video.reformatter import Interpolation
 
 from realbasicvsr_plugin.apis import super_resolve
@@ -52,7 +54,24 @@ def net():
     return tiny_net(seed=0)
 
 
-def patch_frames(t: int = 3) -> np.ndarray:
+class Bilinear4x(torch.nn.Module):
+    """A stand-in network for the tests about timing and streams (fast; context-free)."""
+
+    scale = 4
+
+    def forward(self, lqs: torch.Tensor) -> torch.Tensor:
+        n, t, c, h, w = lqs.shape
+        out = F.interpolate(lqs.flatten(0, 1), scale_factor=4, mode='bilinear',
+                            align_corners=False)
+        return out.view(n, t, c, 4 * h, 4 * w)
+
+
+@pytest.fixture(scope='module')
+def upsampler():
+    return Bilinear4x()
+
+
+def patch_frames(t: int = 2) -> np.ndarray:
     """``(t, 48, 48, 3)``: a 4x4 grid of flat colour patches, the same in every frame."""
     grid = PATCH_COLOURS.reshape(4, 4, 3)
     frame = np.repeat(np.repeat(grid, PATCH, 0), PATCH, 1)
@@ -260,10 +279,10 @@ def test_partial_and_malformed_colour_tags_are_completed_as_documented():
         rotation_from_display_matrix(b'\x00' * 12)
 
 
-def test_images_make_a_tagged_video(net, tmp_path):
+def test_images_make_a_tagged_video(upsampler, tmp_path):
     """An RGB source has no matrix to keep: the output is encoded and tagged by its size."""
     super_resolve(write_frames(tmp_path / 'in', patch_frames()), tmp_path / 'out.mp4',
-                  model=net, device='cpu')
+                  model=upsampler, device='cpu')
     _, first = decode_honouring_tags(tmp_path / 'out.mp4')
     assert (first.colorspace, first.color_range) == (6, 1)  # 192x192 output: SD, BT.601
 
@@ -273,13 +292,14 @@ VFR_MS = [0, 40, 80, 150, 200, 260, 300, 400, 450, 500, 600, 700]
 
 
 @pytest.mark.parametrize('offset_ms', [0, 500])
-def test_vfr_clip_keeps_its_timestamps_and_the_audio_stays_in_sync(offset_ms, net, tmp_path):
+def test_vfr_clip_keeps_its_timestamps_and_the_audio_stays_in_sync(offset_ms, upsampler,
+                                                                   tmp_path):
     times = [t + offset_ms for t in VFR_MS]
     clip = make_clip(tmp_path / 'in.mp4', patch_frames(len(times)), times_ms=times,
                      audio_layout='mono', crf=20)
     source_times = frame_times(clip)
     assert source_times[-1] == pytest.approx(0.7 + offset_ms / 1000)
-    super_resolve(clip, tmp_path / 'out.mp4', model=net, device='cpu', max_seq_len=5,
+    super_resolve(clip, tmp_path / 'out.mp4', model=upsampler, device='cpu', max_seq_len=5,
                   overlap=1)
     out_times = frame_times(tmp_path / 'out.mp4')
     assert len(out_times) == len(source_times)
@@ -291,16 +311,16 @@ def test_vfr_clip_keeps_its_timestamps_and_the_audio_stays_in_sync(offset_ms, ne
             pytest.approx(float(src_audio.start_time * src_audio.time_base), abs=1e-3)
 
 
-def test_fps_still_forces_a_constant_rate(net, tmp_path):
+def test_fps_still_forces_a_constant_rate(upsampler, tmp_path):
     clip = make_clip(tmp_path / 'in.mkv', patch_frames(len(VFR_MS)), times_ms=VFR_MS, crf=20)
-    super_resolve(clip, tmp_path / 'out.mkv', model=net, device='cpu', fps=10)
+    super_resolve(clip, tmp_path / 'out.mkv', model=upsampler, device='cpu', fps=10)
     out = frame_times(tmp_path / 'out.mkv')
     assert out == pytest.approx([i / 10 for i in range(len(VFR_MS))], abs=1e-3)
 
 
-def test_frame_range_keeps_the_gaps_between_frames(net, tmp_path):
+def test_frame_range_keeps_the_gaps_between_frames(upsampler, tmp_path):
     clip = make_clip(tmp_path / 'in.mkv', patch_frames(len(VFR_MS)), times_ms=VFR_MS, crf=20)
-    super_resolve(clip, tmp_path / 'out.mkv', model=net, device='cpu', start=3, end=8)
+    super_resolve(clip, tmp_path / 'out.mkv', model=upsampler, device='cpu', start=3, end=8)
     out = np.array(frame_times(tmp_path / 'out.mkv'))
     expected = np.array(VFR_MS[3:8]) / 1000
     assert len(out) == 5
@@ -347,26 +367,26 @@ def test_10bit_gradient_comes_out_with_more_than_256_levels(net, tmp_path):
     assert min(len(np.unique(png[..., c])) for c in range(3)) > 256
 
 
-def test_8bit_source_stays_8bit_and_png_bit_depth_can_be_chosen(net, tmp_path):
+def test_8bit_source_stays_8bit_and_png_bit_depth_can_be_chosen(upsampler, tmp_path):
     clip = make_clip(tmp_path / 'in.mp4', patch_frames(2))
-    super_resolve(clip, tmp_path / 'out.mp4', model=net, device='cpu')
+    super_resolve(clip, tmp_path / 'out.mp4', model=upsampler, device='cpu')
     with av.open(str(tmp_path / 'out.mp4')) as container:
         assert container.streams.video[0].codec_context.pix_fmt == 'yuv420p'
-    super_resolve(clip, tmp_path / 'f8', model=net, device='cpu')
-    super_resolve(clip, tmp_path / 'f16', model=net, device='cpu', png_bit_depth=16)
+    super_resolve(clip, tmp_path / 'f8', model=upsampler, device='cpu')
+    super_resolve(clip, tmp_path / 'f16', model=upsampler, device='cpu', png_bit_depth=16)
     png8 = decode_png(sorted((tmp_path / 'f8').glob('*.png'))[0])
     png16 = decode_png(sorted((tmp_path / 'f16').glob('*.png'))[0])
     assert png8.dtype == np.uint8 and png16.dtype == np.uint16
     assert np.abs(png16.astype(float) / 257 - png8).max() <= 0.51
 
 
-def test_16bit_png_frames_are_read_at_16_bits(net, tmp_path):
+def test_16bit_png_frames_are_read_at_16_bits(upsampler, tmp_path):
     import cv2
     folder = tmp_path / 'in'
     folder.mkdir()
     for i, frame in enumerate(gradient_frames()):
         cv2.imwrite(str(folder / f'{i:03d}.png'), frame[..., ::-1])
-    super_resolve(folder, tmp_path / 'out', model=net, device='cpu')
+    super_resolve(folder, tmp_path / 'out', model=upsampler, device='cpu')
     png = decode_png(sorted((tmp_path / 'out').glob('*.png'))[0])
     assert png.dtype == np.uint16 and len(np.unique(png[..., 0])) > 256
 
@@ -382,14 +402,14 @@ def test_display_matrix_round_trips(rotation):
 
 
 @pytest.mark.parametrize('ext', ['.mp4', '.mkv'])
-def test_rotation_metadata_and_subtitles_are_carried(ext, net, tmp_path):
+def test_rotation_metadata_and_subtitles_are_carried(ext, upsampler, tmp_path):
     codec = 'mov_text' if ext == '.mp4' else 'subrip'
     clip = make_clip(tmp_path / f'in{ext}', patch_frames(4), rotation=ROT90,
                      metadata={'title': 'A phone video'},
                      stream_metadata={'language': 'fra', 'title': 'main camera'},
                      subtitles=[(40, 80, 'Bonjour')], subtitle_codec=codec,
                      audio_layout='mono')
-    summary = super_resolve(clip, tmp_path / f'out{ext}', model=net, device='cpu')
+    summary = super_resolve(clip, tmp_path / f'out{ext}', model=upsampler, device='cpu')
     assert summary.warnings == []
     with av.open(str(tmp_path / f'out{ext}')) as container:
         assert container.metadata.get('title') == 'A phone video'
@@ -404,7 +424,7 @@ def test_rotation_metadata_and_subtitles_are_carried(ext, net, tmp_path):
         assert float(texts[0][1]) == pytest.approx(0.04, abs=1e-3)
 
 
-def test_what_cannot_be_carried_is_said_in_one_line(net, model_args, tmp_path, capsys):
+def test_what_cannot_be_carried_is_said_in_one_line(model_args, tmp_path, capsys):
     clip = make_clip(tmp_path / 'in.mkv', patch_frames(3), subtitles=[(0, 80, 'Hi')],
                      rotation=ROT90)
     code = main([str(clip), str(tmp_path / 'out.avi'), *model_args, '--codec', 'mpeg4'])
@@ -416,10 +436,10 @@ def test_what_cannot_be_carried_is_said_in_one_line(net, model_args, tmp_path, c
     assert 'rotation' in warnings[0]
 
 
-def test_audio_is_transcoded_in_the_sources_own_layout_and_place(net, tmp_path):
+def test_audio_is_transcoded_in_the_sources_own_layout_and_place(upsampler, tmp_path):
     clip = make_clip(tmp_path / 'in.mov', patch_frames(20), audio_layout='3.0',
                      audio_codec='pcm_u8', audio_start_ms=400)  # MP4 cannot hold pcm_u8
-    summary = super_resolve(clip, tmp_path / 'out.mp4', model=net, device='cpu')
+    summary = super_resolve(clip, tmp_path / 'out.mp4', model=upsampler, device='cpu')
     assert summary.audio == 'transcode'
     with av.open(str(tmp_path / 'out.mp4')) as container:
         audio = container.streams.audio[0]
