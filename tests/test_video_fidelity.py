@@ -29,6 +29,7 @@ from av.video.reformatter import Interpolation
 from realbasicvsr_plugin.apis import super_resolve
 from realbasicvsr_plugin.apis.cli import main
 from realbasicvsr_plugin.apis.frame_readers import VideoFileReader
+from realbasicvsr_plugin.apis.frame_writers import VideoFileWriter, default_pix_fmt
 from realbasicvsr_plugin.apis.video_metadata import (conventional_colour,
                                                      rotation_from_display_matrix,
                                                      rotation_matrix, source_colour, Rotation)
@@ -277,6 +278,32 @@ def test_partial_and_malformed_colour_tags_are_completed_as_documented():
     assert spec.matrix == 1 and 'reserved' in warning
     with pytest.raises(ValueError, match='36'):
         rotation_from_display_matrix(b'\x00' * 12)
+
+
+def test_untagged_hd_clip_is_read_and_written_as_bt709(tmp_path):
+    """(Reader and writer alone: an HD frame through the network would take minutes here.)"""
+    frame = np.repeat(np.repeat(PATCH_COLOURS[None, :8], 90, 0), 160, 1)  # 720x1280
+    clip = make_clip(tmp_path / 'hd.mp4', frame[None], encode_matrix='ITU709')  # untagged
+    with VideoFileReader(clip) as reader:
+        colour = reader.properties.colour
+        image = next(iter(reader)).image
+    assert (colour.matrix, colour.primaries, colour.transfer, colour.assumed) == (1, 1, 1, True)
+    centres = image[45::90, 80::160].reshape(-1, 3).astype(int)
+    assert np.abs(centres - PATCH_COLOURS[:8].astype(int)).max() <= 2
+    with VideoFileWriter(tmp_path / 'out.mp4', (1280, 720), 25,
+                         source=reader.properties) as writer:
+        writer.write(image)
+    _, first = decode_honouring_tags(tmp_path / 'out.mp4')
+    assert (first.colorspace, first.color_primaries, first.color_trc) == (1, 1, 1)
+
+
+@pytest.mark.parametrize('codec,bits,pix_fmt,lost', [
+    ('libx264', 8, 'yuv420p', False), ('libx264', 10, 'yuv420p10le', False),
+    ('libx264', 12, 'yuv420p10le', True), ('libx265', 12, 'yuv420p12le', False),
+    ('mpeg4', 10, 'yuv420p', True)])
+def test_output_keeps_the_source_bit_depth_where_the_codec_can(codec, bits, pix_fmt, lost):
+    chosen, note = default_pix_fmt(codec, bits)
+    assert chosen == pix_fmt and (note is not None) == lost
 
 
 def test_images_make_a_tagged_video(upsampler, tmp_path):
