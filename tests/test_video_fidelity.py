@@ -345,14 +345,21 @@ def test_fps_still_forces_a_constant_rate(upsampler, tmp_path):
     assert out == pytest.approx([i / 10 for i in range(len(VFR_MS))], abs=1e-3)
 
 
-def test_frame_range_keeps_the_gaps_between_frames(upsampler, tmp_path):
-    clip = make_clip(tmp_path / 'in.mkv', patch_frames(len(VFR_MS)), times_ms=VFR_MS, crf=20)
+def test_frame_range_keeps_the_gaps_between_frames_and_shifts_subtitles_alike(upsampler,
+                                                                              tmp_path):
+    clip = make_clip(tmp_path / 'in.mkv', patch_frames(len(VFR_MS)), times_ms=VFR_MS, crf=20,
+                     subtitles=[(100, 20, 'before'), (400, 80, 'inside'),
+                                (650, 40, 'after')])
     super_resolve(clip, tmp_path / 'out.mkv', model=upsampler, device='cpu', start=3, end=8)
     out = np.array(frame_times(tmp_path / 'out.mkv'))
     expected = np.array(VFR_MS[3:8]) / 1000
     assert len(out) == 5
     assert np.abs((out - out[0]) - (expected - expected[0])).max() < 1e-3
     assert out[0] == pytest.approx(0, abs=1e-3)  # the range starts where the source starts
+    with av.open(str(tmp_path / 'out.mkv')) as container:
+        subs = [(bytes(p), float(p.pts * p.time_base))
+                for p in container.demux(container.streams.subtitles[0]) if p.size]
+    assert subs == [(b'inside', pytest.approx(0.4 - 0.15, abs=1e-3))]
 
 
 # ------------------------------------------------------------------ part 3: bit depth
