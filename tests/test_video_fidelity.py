@@ -87,7 +87,8 @@ def make_clip(path: Path, frames: np.ndarray, codec: str = 'libx264', pix_fmt: s
               stream_metadata: Optional[dict] = None,
               subtitles: Sequence[Tuple[int, int, str]] = (), subtitle_codec: str = 'subrip',
               subtitle_language: str = 'eng', audio_layout: Optional[str] = None,
-              audio_codec: str = 'aac', audio_start_ms: int = 0, crf: int = 0) -> Path:
+              audio_codec: str = 'aac', audio_start_ms: int = 0, crf: int = 0,
+              attachment: Optional[bytes] = None) -> Path:
     """Encode RGB frames (uint8 or uint16) with the given tags, timing and streams.
 
     The YUV samples are made with ``encode_matrix`` (swscale's name) and the range; the tags
@@ -113,6 +114,8 @@ def make_clip(path: Path, frames: np.ndarray, codec: str = 'libx264', pix_fmt: s
     if rotation is not None:
         stream.set_display_matrix(rotation)
     stream.metadata.update(stream_metadata or {})
+    if attachment is not None:
+        container.add_attachment('subtitle-font.ttf', 'font/ttf', attachment)
     sub = None
     if subtitles:
         sub = container.add_mux_stream(subtitle_codec)
@@ -456,6 +459,20 @@ def test_rotation_metadata_and_subtitles_are_carried(ext, upsampler, tmp_path):
         texts = [(bytes(p), p.pts * p.time_base) for p in container.demux(sub) if p.size > 2]
         assert len(texts) == 1 and b'Bonjour' in texts[0][0]
         assert float(texts[0][1]) == pytest.approx(0.04, abs=1e-3)
+
+
+def test_attachments_go_into_matroska_and_are_reported_elsewhere(upsampler, tmp_path):
+    font = b'not really a font, but bytes to carry' * 4
+    clip = make_clip(tmp_path / 'in.mkv', patch_frames(2), attachment=font,
+                     subtitles=[(0, 40, 'Hi')])
+    assert super_resolve(clip, tmp_path / 'out.mkv', model=upsampler,
+                         device='cpu').warnings == []
+    with av.open(str(tmp_path / 'out.mkv')) as container:
+        attachments = [s for s in container.streams if s.type == 'attachment']
+        assert len(attachments) == 1 and bytes(attachments[0].data) == font
+        assert attachments[0].metadata.get('filename') == 'subtitle-font.ttf'
+    summary = super_resolve(clip, tmp_path / 'out.mp4', model=upsampler, device='cpu')
+    assert len(summary.warnings) == 1 and '1 attachment(s)' in summary.warnings[0]
 
 
 def test_what_cannot_be_carried_is_said_in_one_line(model_args, tmp_path, capsys):

@@ -273,8 +273,8 @@ class VideoFileWriter(FrameWriter):
     output takes: the colour matrix and range it is encoded with and its colour tags; the
     timestamps of the frames (unless ``fps`` is forced); the rotation; the container and
     stream metadata and chapters; its audio streams (copied, or transcoded where the container
-    needs it) and its subtitle streams (where the container takes their codec). What cannot be
-    carried is listed in :attr:`uncarried`.
+    needs it), its subtitle streams (where the container takes their codec) and attachments
+    (fonts, into Matroska). What cannot be carried is listed in :attr:`uncarried`.
 
     Args:
         path (str | Path): Output video; the container format follows the extension.
@@ -462,6 +462,20 @@ class VideoFileWriter(FrameWriter):
             else:
                 self._copiers.append(copier)
         self._chapters = source.chapters
+        if source.attachment_streams:
+            self._carry_attachments(source)
+
+    def _carry_attachments(self, source: VideoProperties) -> None:
+        """Attachments (fonts of ASS subtitles) go into Matroska's header."""
+        if self._container.format.name != 'matroska':
+            self.uncarried.append(f'{len(source.attachment_streams)} attachment(s) '
+                                  f'({self._container.format.name} files cannot hold them)')
+            return
+        with av.open(str(source.path)) as src:
+            for index in source.attachment_streams:
+                attachment = src.streams[index]
+                out = self._container.add_stream_from_template(attachment)
+                out.metadata.update(attachment.metadata)
 
     # ------------------------------------------------------------------ frames
     def _output_pts(self, pts: Optional[int]) -> int:

@@ -311,9 +311,10 @@ class VideoProperties:
         stream_metadata (dict[str, str]): Video stream metadata worth carrying.
         audio_streams (list[int]): Indexes of the audio streams.
         subtitle_streams (list[int]): Indexes of the subtitle streams.
+        attachment_streams (list[int]): Indexes of the attachments (fonts of ASS subtitles).
         chapters (list[dict]): Chapters as PyAV gives them.
-        uncarried (list[str]): What the restored video cannot carry (other video, data and
-            attachment streams, HDR side data, ...).
+        uncarried (list[str]): What the restored video cannot carry (other video and data
+            streams, HDR side data, ...).
         warnings (list[str]): One-line warnings about malformed metadata (and the fallback).
     """
     path: Path
@@ -331,6 +332,7 @@ class VideoProperties:
     stream_metadata: Dict[str, str] = field(default_factory=dict)
     audio_streams: List[int] = field(default_factory=list)
     subtitle_streams: List[int] = field(default_factory=list)
+    attachment_streams: List[int] = field(default_factory=list)
     chapters: List[dict] = field(default_factory=list)
     uncarried: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
@@ -398,7 +400,7 @@ def probe_video(container, stream, first_frame=None) -> VideoProperties:
     sar = Fraction(sar) if sar and Fraction(sar) > 0 and Fraction(sar) != 1 else None
     others = [s for s in container.streams if s.index != stream.index]
     for other in others:
-        if other.type in ('audio', 'subtitle'):
+        if other.type in ('audio', 'subtitle', 'attachment'):
             continue
         name = other.codec_context.name if other.codec_context is not None else other.type
         uncarried.append(f'{other.type} stream #{other.index} ({name})')
@@ -416,6 +418,7 @@ def probe_video(container, stream, first_frame=None) -> VideoProperties:
         stream_metadata=carried_tags(stream.metadata),
         audio_streams=[s.index for s in others if s.type == 'audio'],
         subtitle_streams=[s.index for s in others if s.type == 'subtitle'],
+        attachment_streams=[s.index for s in others if s.type == 'attachment'],
         chapters=chapters, uncarried=uncarried, warnings=warnings)
 
 
