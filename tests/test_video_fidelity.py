@@ -341,6 +341,24 @@ def test_vfr_clip_keeps_its_timestamps_and_the_audio_stays_in_sync(offset_ms, up
             pytest.approx(float(src_audio.start_time * src_audio.time_base), abs=1e-3)
 
 
+def test_a_file_that_starts_late_as_a_whole_is_moved_to_0_keeping_the_sync(upsampler,
+                                                                           tmp_path):
+    # as an MPEG-TS recording: every stream starts late (here the audio at 1.4 s, the video
+    # 20 ms after it)
+    times = [1420 + t for t in VFR_MS[:6]]
+    clip = make_clip(tmp_path / 'in.mkv', patch_frames(6), times_ms=times, audio_layout='mono',
+                     audio_start_ms=1400, crf=20)
+    with av.open(str(clip)) as container:
+        assert container.start_time / 1e6 == pytest.approx(1.4, abs=1e-3)
+    source_times = frame_times(clip)
+    super_resolve(clip, tmp_path / 'out.mkv', model=upsampler, device='cpu')
+    out_times = frame_times(tmp_path / 'out.mkv')
+    assert np.abs(np.subtract(out_times, source_times) + 1.4).max() < 1e-3  # video at 0.02
+    with av.open(str(tmp_path / 'out.mkv')) as container:
+        audio = container.streams.audio[0]
+        assert float(audio.start_time * audio.time_base) == pytest.approx(0, abs=1e-3)
+
+
 def test_fps_still_forces_a_constant_rate(upsampler, tmp_path):
     clip = make_clip(tmp_path / 'in.mkv', patch_frames(len(VFR_MS)), times_ms=VFR_MS, crf=20)
     super_resolve(clip, tmp_path / 'out.mkv', model=upsampler, device='cpu', fps=10)

@@ -299,7 +299,8 @@ class VideoFileWriter(FrameWriter):
             constant ``fps``.
         time_origin (int, optional): Where the first frame is put (in ``time_base``): the
             output's timeline (audio and subtitles too) is shifted so that the first written
-            frame lands there. ``None`` keeps the source's times as they are.
+            frame lands there (see :meth:`VideoProperties.time_origin`). ``None`` keeps the
+            source's times as they are.
         trim_end (bool): Drop audio and subtitles after the last written frame (for a frame
             range). Defaults to False.
         overwrite (bool): Replace an existing file.

@@ -231,8 +231,8 @@ def _open_writer(kind: str, output: Path, reader, size: Tuple[int, int], opts: d
     return VideoFileWriter(output, size, rate, codec=opts['codec'], crf=opts['crf'],
                            bitrate=opts['bitrate'], pix_fmt=opts['pix_fmt'], source=source,
                            audio=audio, time_base=source.time_base if timed else None,
-                           time_origin=(source.start_pts or 0) if timed and reader.start
-                           else None, trim_end=reader.end is not None,
+                           time_origin=source.time_origin() if timed else None,
+                           trim_end=reader.end is not None,
                            overwrite=overwrite, inputs=[input])
 
 

@@ -303,7 +303,8 @@ class VideoProperties:
         bit_depth (int): Bits per sample of that format (8, 10, 12, 16).
         colour (ColourSpec): Matrix, range, primaries and transfer (tagged or assumed).
         time_base (Fraction | None): Time base of the video stream's timestamps.
-        start_pts (int | None): Timestamp of the first frame (the stream's start time).
+        start_pts (int | None): Timestamp of the first frame.
+        file_start (float): Start time (seconds) of the file: of its earliest stream.
         rate (Fraction | None): Average frame rate.
         rotation (Rotation): Display rotation.
         sample_aspect_ratio (Fraction | None): Pixel aspect ratio (None when square/unknown).
@@ -325,6 +326,7 @@ class VideoProperties:
     colour: ColourSpec
     time_base: Optional[Fraction] = None
     start_pts: Optional[int] = None
+    file_start: float = 0.0
     rate: Optional[Fraction] = None
     rotation: Rotation = field(default_factory=Rotation)
     sample_aspect_ratio: Optional[Fraction] = None
@@ -336,6 +338,18 @@ class VideoProperties:
     chapters: List[dict] = field(default_factory=list)
     uncarried: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
+
+    def time_origin(self) -> int:
+        """Where the first frame goes on the output's timeline, in :attr:`time_base`.
+
+        The video keeps its offset from the file's start (from its audio, say), but a file that
+        starts late as a whole (MPEG-TS streams start at 1.4 s) is moved to start at 0, as
+        FFmpeg's command line does.
+
+        Returns:
+            int: The timestamp.
+        """
+        return (self.start_pts or 0) - int(round(max(self.file_start, 0.0) / self.time_base))
 
     @property
     def decode_format(self) -> str:
@@ -412,7 +426,9 @@ def probe_video(container, stream, first_frame=None) -> VideoProperties:
         path=path, width=width, height=height, pix_fmt=pix_fmt,
         bit_depth=format_bit_depth(pix_fmt), colour=colour,
         time_base=Fraction(stream.time_base) if stream.time_base else None,
-        start_pts=stream.start_time,
+        start_pts=first_frame.pts if first_frame is not None and first_frame.pts is not None
+        else stream.start_time,  # (a stream's start time can be its first packet's dts)
+        file_start=container.start_time / 1e6 if container.start_time is not None else 0.0,
         rate=Fraction(stream.average_rate) if stream.average_rate else None,
         rotation=rotation, sample_aspect_ratio=sar, metadata=carried_tags(container.metadata),
         stream_metadata=carried_tags(stream.metadata),
