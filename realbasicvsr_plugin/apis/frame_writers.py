@@ -589,7 +589,8 @@ class VideoFileWriter(FrameWriter):
         fmt = self._container_format
         want = self.colour
         got = (frame.colorspace, frame.color_primaries, frame.color_trc)
-        if got != (want.matrix, want.primaries, want.transfer) and not self._rgb_output:
+        if got != (want.matrix, want.primaries, want.transfer) and not self._rgb_output \
+                and self.source is not None:  # (images have no tags to lose)
             self.uncarried.append(f'colour tags (not stored by {self.codec} in {fmt} files)')
         wanted = self.source.rotation if self.source is not None else None
         if wanted is not None and not wanted.is_identity and fmt in ROTATION_FORMATS:
