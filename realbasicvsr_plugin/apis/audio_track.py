@@ -1,80 +1,90 @@
-"""Carry a source video's audio into the restored video, interleaved with the new frames.
+"""Carry a source video's audio and subtitle streams into the restored video, interleaved with the
+new frames and on the source's timeline.
 
-The audio is copied packet by packet (no quality loss) when the output container can hold its
-codec; otherwise it is transcoded to AAC (or to the container's default audio codec where AAC is
-not allowed, e.g. WebM). Packets are read lazily from a second demuxer on the source, so audio
-is never held in memory beyond one packet.
+Audio is copied packet by packet (no quality loss) when the output container can hold its codec;
+otherwise it is transcoded to AAC (or to the container's default audio codec where AAC is not
+allowed, e.g. WebM), in the source's own channel layout and sample rate. Subtitles are copied
+where the container takes their codec (SubRip, ASS and WebVTT in Matroska, mov_text in MP4 and
+MOV, WebVTT in WebM) and are otherwise reported as not carried. Packets are read lazily from a
+second demuxer on the source, so nothing is held in memory beyond one packet per stream. Each
+stream keeps its metadata (language, title) and disposition.
 """
 import logging
+from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
+import av
+
+from .video_metadata import carried_tags
+
 logger = logging.getLogger(__name__)
 
-_LAYOUTS = {1: 'mono', 2: 'stereo', 3: '2.1', 4: 'quad', 5: '5.0', 6: '5.1', 7: '6.1', 8: '7.1'}
 
-
-class AudioTrackCopier:
-    """Mux the first audio stream of ``source`` into ``output`` between ``start`` and ``end``.
+class StreamCopier:
+    """Mux one stream of ``source`` into ``output`` between ``start`` and ``end``, by copy.
 
     Create it after the output's video stream and before the first packet is muxed; then call
     :meth:`mux_until` after each video frame and :meth:`finish` before closing the output.
+    Source time ``t`` becomes output time ``t - start``.
 
     Args:
         source (str | Path): The source video file.
         output (av.container.OutputContainer): The output container (not yet started).
-        start (float): Source time (seconds) that becomes time 0 of the output. Defaults to 0.
-        end (float, optional): Source time (seconds) after which audio is dropped; ``None``
-            keeps the audio to its end.
-        transcode_codec (str): Codec used when the source codec does not fit the output
-            container. Defaults to ``'aac'``.
+        stream_index (int): Index of the stream in the source.
+        start (float): Source time (seconds) that becomes time 0 of the output; packets that end
+            before it are dropped. Defaults to 0.
+        end (float, optional): Source time (seconds) from which packets are dropped; ``None``
+            keeps the stream to its end.
 
     Attributes:
-        mode (str | None): ``'copy'``, ``'transcode'`` or ``None`` (no audio carried).
+        mode (str | None): ``'copy'`` (or ``'transcode'`` for audio), or ``None`` when the
+            stream is not carried.
+        reason (str | None): Why it is not carried, for the user.
     """
 
-    def __init__(self, source: Union[str, Path], output, start: float = 0.0,
-                 end: Optional[float] = None, transcode_codec: str = 'aac') -> None:
-        import av
+    kind = 'stream'
 
+    def __init__(self, source: Union[str, Path], output, stream_index: int,
+                 start: float = 0.0, end: Optional[float] = None) -> None:
         self.mode: Optional[str] = None
+        self.reason: Optional[str] = None
         self.start = start
         self.end = end
         self._output = output
         self._source = None
         try:
             self._source = av.open(str(source))
-        except av.error.FFmpegError:
+        except av.error.FFmpegError as err:
+            self.reason = f'{self.kind} of {source}: {err}'
             return
-        if not self._source.streams.audio:
+        self._in = self._source.streams[stream_index]
+        self._out = self._add_stream()
+        if self._out is None:
             self.close()
             return
-        self._in = self._source.streams.audio[0]
-        supported = output.supported_codecs
-        in_codec = self._in.codec_context.name
-        if in_codec in supported:
-            self._out = output.add_stream_from_template(self._in)
-            self.mode = 'copy'
-        else:
-            codec = transcode_codec if transcode_codec in supported else \
-                output.default_audio_codec
-            if not codec or codec == 'none' or codec not in supported:
-                logger.warning("the audio of '%s' (%s) cannot be stored in a %s file: dropped",
-                               source, in_codec, output.format.name)
-                self.close()
-                return
-            self._out = output.add_stream(codec, rate=self._in.codec_context.sample_rate)
-            channels = self._in.codec_context.channels
-            self._out.layout = _LAYOUTS.get(channels, 'stereo')
-            self.mode = 'transcode'
-            logger.info("audio of '%s': %s cannot be copied into %s, transcoding to %s", source,
-                        in_codec, output.format.name, codec)
+        self._out.metadata.update(carried_tags(self._in.metadata))
+        self._out.disposition = self._in.disposition
         self._packets: Iterator = self._source.demux(self._in)
         self._held = None  # a packet read ahead of the current video time
         self._done = False
 
+    def describe(self) -> str:
+        """The stream for the user, e.g. ``'subtitle stream #2 (subrip, eng)'``."""
+        language = self._in.metadata.get('language')
+        extra = f', {language}' if language and language != 'und' else ''
+        return f'{self._in.type} stream #{self._in.index} ({self._in.codec_context.name}{extra})'
+
+    def _add_stream(self):
+        """Add the output stream (None, with :attr:`reason` set, if the container refuses)."""
+        if self._in.codec_context.name not in self._output.supported_codecs:
+            self.reason = f'{self.describe()}: {self._output.format.name} files cannot hold it'
+            return None
+        self.mode = 'copy'
+        return self._output.add_stream_from_template(self._in)
+
     def _next_packet(self):
-        """The next audio packet of the source with a timestamp, or None at its end."""
+        """The next packet of the source stream with a timestamp, or None at its end."""
         if self._held is not None:
             packet, self._held = self._held, None
             return packet
@@ -84,7 +94,8 @@ class AudioTrackCopier:
         self._done = True
         return None
 
-    def _seconds(self, packet) -> float:
+    @staticmethod
+    def _seconds(packet) -> float:
         return float(packet.pts * packet.time_base)
 
     def _mux(self, packet) -> None:
@@ -92,21 +103,18 @@ class AudioTrackCopier:
         length = float((packet.duration or 0) * packet.time_base)
         if self.start > 0 and begin + length <= self.start:
             return  # before the range
+        self._mux_in_range(packet)
+
+    def _mux_in_range(self, packet) -> None:
         shift = int(round(self.start / packet.time_base))
-        if self.mode == 'copy':
-            packet.pts -= shift
-            if packet.dts is not None:
-                packet.dts -= shift
-            packet.stream = self._out
-            self._output.mux(packet)
-        else:
-            for frame in packet.decode():
-                frame.pts = None  # the encoder numbers the resampled frames itself
-                for out_packet in self._out.encode(frame):
-                    self._output.mux(out_packet)
+        packet.pts -= shift
+        if packet.dts is not None:
+            packet.dts -= shift
+        packet.stream = self._out
+        self._output.mux(packet)
 
     def mux_until(self, seconds: float) -> None:
-        """Mux the audio up to output time ``seconds`` (i.e. source time ``start + seconds``).
+        """Mux the stream up to output time ``seconds`` (i.e. source time ``start + seconds``).
 
         Args:
             seconds (float): Output time reached by the video.
@@ -127,14 +135,15 @@ class AudioTrackCopier:
                 return
             self._mux(packet)
 
+    def _flush(self) -> None:
+        """Flush an encoder (transcoding only)."""
+
     def finish(self) -> None:
-        """Mux the rest of the audio (up to ``end``) and flush the encoder."""
+        """Mux the rest of the stream (up to ``end``) and flush the encoder."""
         if self.mode is None:
             return
         self.mux_until(float('inf'))
-        if self.mode == 'transcode':
-            for out_packet in self._out.encode(None):
-                self._output.mux(out_packet)
+        self._flush()
         self.close()
 
     def close(self) -> None:
@@ -142,3 +151,100 @@ class AudioTrackCopier:
         if self._source is not None:
             self._source.close()
             self._source = None
+
+
+class AudioTrackCopier(StreamCopier):
+    """Carry an audio stream of ``source``: copied, or transcoded where the container needs it.
+
+    Args:
+        source (str | Path): The source video file.
+        output (av.container.OutputContainer): The output container (not yet started).
+        start (float): Source time (seconds) that becomes time 0 of the output. Defaults to 0.
+        end (float, optional): Source time (seconds) after which audio is dropped; ``None``
+            keeps the audio to its end.
+        transcode_codec (str): Codec used when the source codec does not fit the output
+            container. Defaults to ``'aac'``.
+        stream_index (int, optional): Index of the audio stream in the source; ``None`` takes
+            the first audio stream (and carries nothing if there is none).
+
+    Attributes:
+        mode (str | None): ``'copy'``, ``'transcode'`` or ``None`` (no audio carried).
+    """
+
+    kind = 'audio'
+
+    def __init__(self, source: Union[str, Path], output, start: float = 0.0,
+                 end: Optional[float] = None, transcode_codec: str = 'aac',
+                 stream_index: Optional[int] = None) -> None:
+        self._transcode_codec = transcode_codec
+        self._next_pts = 0  # next free sample of a transcoded stream
+        if stream_index is None:
+            try:
+                with av.open(str(source)) as probe:
+                    streams = probe.streams.audio
+                    stream_index = streams[0].index if streams else None
+            except av.error.FFmpegError:
+                stream_index = None
+            if stream_index is None:
+                self.mode, self.reason, self._source = None, None, None
+                return
+        super().__init__(source, output, stream_index, start, end)
+
+    def _add_stream(self):
+        output = self._output
+        supported = output.supported_codecs
+        in_ctx = self._in.codec_context
+        if in_ctx.name in supported:
+            self.mode = 'copy'
+            return output.add_stream_from_template(self._in)
+        codec = self._transcode_codec if self._transcode_codec in supported else \
+            output.default_audio_codec
+        if not codec or codec == 'none' or codec not in supported:
+            self.reason = f'{self.describe()}: {output.format.name} files cannot hold it'
+            return None
+        out = output.add_stream(codec, rate=in_ctx.sample_rate)
+        layout = in_ctx.layout  # the source's own channel layout
+        if len(layout.channels) <= 2 and all(ch.name == 'NONE' for ch in layout.channels):
+            # channels without positions (PCM in Matroska): one or two mean mono and stereo
+            layout = 'mono' if len(layout.channels) == 1 else 'stereo'
+        out.layout = layout
+        self.mode = 'transcode'
+        logger.info('%s cannot be copied into %s, transcoding to %s', self.describe(),
+                    output.format.name, codec)
+        return out
+
+    def _mux_in_range(self, packet) -> None:
+        if self.mode == 'copy':
+            super()._mux_in_range(packet)
+            return
+        rate = self._out.codec_context.sample_rate
+        for frame in packet.decode():
+            if frame.pts is not None and frame.sample_rate == rate:
+                # on the source's timeline (a source whose audio starts late stays in sync)
+                pts = int(round((float(frame.pts * frame.time_base) - self.start) * rate))
+                pts = max(pts, self._next_pts)
+                self._next_pts = pts + frame.samples
+                frame.pts, frame.time_base = pts, Fraction(1, rate)
+            else:
+                frame.pts = None  # the encoder numbers the resampled frames itself
+            for out_packet in self._out.encode(frame):
+                self._output.mux(out_packet)
+
+    def _flush(self) -> None:
+        if self.mode == 'transcode':
+            for out_packet in self._out.encode(None):
+                self._output.mux(out_packet)
+
+
+class SubtitleTrackCopier(StreamCopier):
+    """Copy a subtitle stream of ``source`` where the output container takes its codec.
+
+    Args:
+        source (str | Path): The source video file.
+        output (av.container.OutputContainer): The output container (not yet started).
+        stream_index (int): Index of the subtitle stream in the source.
+        start (float): Source time (seconds) that becomes time 0 of the output. Defaults to 0.
+        end (float, optional): Source time (seconds) from which subtitles are dropped.
+    """
+
+    kind = 'subtitle'

@@ -117,14 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
                       help='constant rate factor, lower is better (default: 18 for x264/x265/'
                       'VP9/AV1)')
     rate.add_argument('--bitrate', default=None, help='target bit rate, e.g. 8M or 800k')
-    out.add_argument('--pix-fmt', default=None, help="pixel format (default: yuv420p)")
+    out.add_argument('--pix-fmt', default=None,
+                     help="pixel format (default: 4:2:0 at the source's bit depth where the "
+                     'codec can, e.g. yuv420p10le for a 10-bit source with libx264; else '
+                     'yuv420p)')
     out.add_argument('--fps', type=_positive_float, default=None,
-                     help="frame rate (default: the source's; 25 for images)")
+                     help="force a constant frame rate (default: keep the source's timestamps; "
+                     '25 for images)')
     out.add_argument('--no-audio', action='store_true',
                      help="do not carry the source's audio over (default: carry it, copied, or "
                      'transcoded to AAC where the container needs it)')
     out.add_argument('--png-compression', type=int, default=3, choices=range(10),
                      metavar='0-9', help='PNG compression level for frame folders (default: 3)')
+    out.add_argument('--png-bit-depth', type=int, default=None, choices=(8, 16),
+                     help='bits per channel of PNG frames (default: 16 for sources of more '
+                     'than 8 bits, else 8)')
     out.add_argument('--overwrite', action='store_true', help='replace an existing output')
 
     misc = parser.add_argument_group('other')
@@ -218,6 +225,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             raise
         print(f'{PROG}: error: {error_line(err)}', file=sys.stderr)
         return 1
+    for line in summary.warnings:  # malformed source metadata, what was not carried
+        print(f'{PROG}: warning: {line}', file=sys.stderr)
     if not args.quiet:
         extra = f', audio {summary.audio}' if summary.audio else ''
         passes = f', {summary.mean_passes:.2f} cleaning passes/frame' \
@@ -241,7 +250,7 @@ def _run(args: argparse.Namespace):
         start=args.start, end=args.end, codec=args.codec, crf=args.crf,
         bitrate=args.bitrate, pix_fmt=args.pix_fmt, fps=args.fps, audio=not args.no_audio,
         overwrite=args.overwrite, progress=not (args.no_progress or args.quiet),
-        png_compression=args.png_compression)
+        png_compression=args.png_compression, png_bit_depth=args.png_bit_depth)
 
 
 if __name__ == '__main__':

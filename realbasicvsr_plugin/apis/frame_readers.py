@@ -11,10 +11,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, List, NamedTuple, Optional, Tuple, Union
 
+import av
 import cv2
 import numpy as np
 
 from .errors import InferenceError
+from .video_metadata import VideoProperties, conversion_flags, probe_video
 
 #: File extensions read as images (lower case).
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm')
@@ -29,12 +31,16 @@ class Frame(NamedTuple):
     Attributes:
         index (int): Position of the frame in the source (0-based, before any range is applied).
         name (str): A file stem for the frame when it is written as an image.
-        image (np.ndarray): ``(H, W, 3)`` uint8 RGB pixels (``None`` only inside a reader,
-            for frames before the requested range, which are decoded but not converted).
+        image (np.ndarray): ``(H, W, 3)`` RGB pixels, uint8, or uint16 for sources of more
+            than 8 bits (see :attr:`FrameReader.bit_depth`); ``None`` only inside a reader, for
+            frames before the requested range, which are decoded but not converted.
+        pts (int, optional): Presentation timestamp in the reader's
+            :attr:`~VideoFileReader.time_base` (None for images and untimed frames).
     """
     index: int
     name: str
     image: np.ndarray
+    pts: Optional[int] = None
 
 
 def _natural_key(path: Path) -> List[Union[int, str]]:
@@ -78,6 +84,11 @@ class FrameReader(metaclass=ABCMeta):
     @abstractmethod
     def total_frames(self) -> Optional[int]:
         """Number of frames in the whole source if known (an estimate for some videos)."""
+
+    @property
+    def bit_depth(self) -> int:
+        """Bits per channel of the frames yielded: 8 (uint8) or 16 (uint16)."""
+        return 8
 
     @property
     def num_frames(self) -> Optional[int]:
@@ -130,6 +141,10 @@ class FrameReader(metaclass=ABCMeta):
 class VideoFileReader(FrameReader):
     """Decode a video file frame by frame with PyAV.
 
+    Frames are converted to RGB with the source's own colour matrix and range (see
+    :mod:`~realbasicvsr_plugin.apis.video_metadata`), at 16 bits per channel for sources of more
+    than 8 bits, and carry their presentation timestamps.
+
     Args:
         path (str | Path): The video file: anything FFmpeg (as built into PyAV) can demux.
         start (int): Index of the first frame to yield. Defaults to 0.
@@ -138,9 +153,6 @@ class VideoFileReader(FrameReader):
 
     def __init__(self, path: Union[str, Path], start: int = 0, end: Optional[int] = None) -> None:
         super().__init__(path, start, end)
-        import av  # PyAV is only needed for video
-
-        self._av = av
         try:
             self._container = av.open(str(self.path))
         except av.error.FFmpegError as err:
@@ -156,6 +168,26 @@ class VideoFileReader(FrameReader):
             self._container.close()
             raise InferenceError(f"'{self.path}': the video stream has no frame size "
                                  '(corrupt header or unsupported codec)')
+        self.properties = self._probe()
+
+    def _probe(self) -> VideoProperties:
+        """Colour, bit depth, rotation, timing and metadata, from a first look at the file."""
+        first = None
+        previous_level = av.logging.get_level()
+        av.logging.set_level(av.logging.ERROR)
+        try:
+            with av.open(str(self.path)) as probe:
+                stream = probe.streams.video[0]
+                try:
+                    first = next(probe.decode(stream), None)
+                except av.error.FFmpegError:
+                    first = None  # reported with its frame count when decoding for real
+                # (the stream tags are then the only colour information)
+                return probe_video(probe, stream, first)
+        except av.error.FFmpegError:
+            return probe_video(self._container, self._stream, None)
+        finally:
+            av.logging.set_level(previous_level)
 
     @property
     def fps(self) -> Optional[Fraction]:
@@ -165,6 +197,15 @@ class VideoFileReader(FrameReader):
     @property
     def size(self) -> Tuple[int, int]:
         return self._stream.codec_context.width, self._stream.codec_context.height
+
+    @property
+    def bit_depth(self) -> int:
+        return 16 if self.properties.bit_depth > 8 else 8
+
+    @property
+    def time_base(self) -> Optional[Fraction]:
+        """Time base of the frames' :attr:`Frame.pts` (the video stream's)."""
+        return self.properties.time_base
 
     @property
     def total_frames(self) -> Optional[int]:
@@ -183,8 +224,16 @@ class VideoFileReader(FrameReader):
             return 0.0
         return float(stream.start_time * stream.time_base)
 
+    def _to_rgb(self, av_frame) -> np.ndarray:
+        """The frame as RGB, converted with the source's matrix and range."""
+        colour = self.properties.colour
+        options = dict(format=self.properties.decode_format,
+                       interpolation=conversion_flags(self.properties.bit_depth))
+        if colour.sws_matrix is not None:
+            options.update(src_colorspace=colour.sws_matrix, src_color_range=colour.sws_range)
+        return av_frame.reformat(**options).to_ndarray()
+
     def _frames(self) -> Iterator[Frame]:
-        av = self._av
         index = 0
         previous_level = av.logging.get_level()
         av.logging.set_level(av.logging.ERROR)
@@ -193,9 +242,8 @@ class VideoFileReader(FrameReader):
                 try:
                     for av_frame in self._container.decode(self._stream):
                         # frames before the range are decoded (exact seeking) but not converted
-                        image = av_frame.to_ndarray(format='rgb24') \
-                            if index >= self.start else None
-                        yield Frame(index, f'{index:08d}', image)
+                        image = self._to_rgb(av_frame) if index >= self.start else None
+                        yield Frame(index, f'{index:08d}', image, av_frame.pts)
                         index += 1
                 except av.error.FFmpegError as err:
                     raise InferenceError(
@@ -237,6 +285,7 @@ class _ImageListReader(FrameReader):
         self.files = files
         self._unique_stems = True
         self._size = self._check_sizes(files[start:end])
+        self._bit_depth = image_bit_depth(files[start]) if start < len(files) else 8
 
     def _name(self, index: int) -> str:
         return self.files[index].stem
@@ -271,12 +320,17 @@ class _ImageListReader(FrameReader):
         return self._size
 
     @property
+    def bit_depth(self) -> int:
+        """16 when the first frame read is a 16-bit image (the others are converted to it)."""
+        return self._bit_depth
+
+    @property
     def total_frames(self) -> Optional[int]:
         return len(self.files)
 
     def _frames(self) -> Iterator[Frame]:
         for index, file in enumerate(self.files):
-            yield Frame(index, self._name(index), read_image(file))
+            yield Frame(index, self._name(index), read_image(file, self._bit_depth))
 
     def __iter__(self) -> Iterator[Frame]:
         # The file list is known: jump to the range instead of decoding the skipped frames.
@@ -287,25 +341,83 @@ class _ImageListReader(FrameReader):
         first_size = None
         for index in range(self.start, stop):
             file = self.files[index]
-            frame = Frame(index, self._name(index), read_image(file))
+            frame = Frame(index, self._name(index), read_image(file, self._bit_depth))
             _check_frame_size(file, frame, first_size)
             first_size = first_size or frame.image.shape[:2]
             yield frame
 
 
-def read_image(file: Path) -> np.ndarray:
-    """Read an image file as ``(H, W, 3)`` uint8 RGB (grey is expanded, alpha dropped).
+def _decode_image(file: Path) -> np.ndarray:
+    """An image file as ``(H, W, 3)`` RGB in its own depth (grey expanded, alpha dropped)."""
+    image = cv2.imread(str(file), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)  # BGR, 8 or 16 bits
+    if image is None:
+        raise InferenceError(f"'{file}' is not a readable image")
+    if image.dtype.kind == 'f':  # float TIFF/EXR: [0, 1] by convention
+        image = (np.clip(image, 0, 1) * 65535.0 + 0.5).astype(np.uint16)
+    elif image.dtype not in (np.uint8, np.uint16):
+        raise InferenceError(f"'{file}': {image.dtype} pixels are not supported (8- or 16-bit "
+                             'images only)')
+    return np.ascontiguousarray(image[..., ::-1])
+
+
+def image_bit_depth(file: Path) -> int:
+    """8 or 16: the depth :func:`read_image` keeps for ``file`` (16 for 16-bit and float images).
 
     Args:
         file (Path): The image file.
 
     Returns:
+        int: The bit depth.
+    """
+    return 8 if _decode_image(file).dtype == np.uint8 else 16
+
+
+def read_image(file: Path, bit_depth: int = 8) -> np.ndarray:
+    """Read an image file as ``(H, W, 3)`` RGB (grey is expanded, alpha dropped).
+
+    Args:
+        file (Path): The image file.
+        bit_depth (int): 8 for uint8 pixels, 16 for uint16 (an image of the other depth is
+            converted with :func:`to_bit_depth`). Defaults to 8.
+
+    Returns:
         np.ndarray: The pixels.
     """
-    image = cv2.imread(str(file), cv2.IMREAD_COLOR)  # 8-bit BGR; 16-bit input is scaled down
-    if image is None:
-        raise InferenceError(f"'{file}' is not a readable image")
-    return np.ascontiguousarray(image[..., ::-1])
+    return to_bit_depth(_decode_image(file), bit_depth)
+
+
+def to_bit_depth(image: np.ndarray, bit_depth: int) -> np.ndarray:
+    """RGB pixels in uint8 (``bit_depth`` 8) or uint16 (16): x257, or /257 rounded.
+
+    Args:
+        image (np.ndarray): uint8 or uint16 pixels.
+        bit_depth (int): 8 or 16.
+
+    Returns:
+        np.ndarray: The pixels (``image`` itself when it has that depth already).
+    """
+    if bit_depth == 16 and image.dtype == np.uint8:
+        return image.astype(np.uint16) * 257
+    if bit_depth == 8 and image.dtype == np.uint16:
+        return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    return image
+
+
+def network_input(image: np.ndarray) -> np.ndarray:
+    """A frame as :meth:`~.streaming_inferencer.StreamingInferencer.restore` takes it.
+
+    uint8 frames are passed as they are; uint16 frames become float32 on the 0-255 scale (which
+    ``restore`` divides by 255 like uint8), so their 16 bits reach the network as float.
+
+    Args:
+        image (np.ndarray): uint8 or uint16 RGB pixels.
+
+    Returns:
+        np.ndarray: The frame for the inferencer.
+    """
+    if image.dtype == np.uint16:
+        return image.astype(np.float32) / np.float32(257)
+    return image
 
 
 class ImageFolderReader(_ImageListReader):

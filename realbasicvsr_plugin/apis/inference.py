@@ -8,21 +8,21 @@ Settings come, in this order of precedence, from the call's arguments, from the 
 """
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 from torch import nn
 
 from .atomic_output import check_output_path
 from .cancellation import check_termination
 from .errors import InferenceError
-from .frame_readers import VideoFileReader, open_frame_reader
+from .frame_readers import VideoFileReader, network_input, open_frame_reader
 from .frame_writers import (FrameWriter, PngFolderWriter, SingleImageWriter, VideoFileWriter,
-                            output_kind)
+                            output_kind, quantise)
 from .model_loading import load_model
-from .streaming_inferencer import StreamingInferencer, check_precision, resolve_device, to_uint8
+from .streaming_inferencer import StreamingInferencer, check_precision, resolve_device
 
 #: Built-in defaults of the streaming settings (overridden by a config's ``inference_cfg``).
 INFERENCE_DEFAULTS = dict(
@@ -35,8 +35,8 @@ INFERENCE_DEFAULTS = dict(
     codec=None,  # None: H.264 where the container allows it
     crf=None,  # None: 18 for CRF encoders unless a bit rate is given
     bitrate=None,
-    pix_fmt='yuv420p',
-    fps=None,  # None: the source's frame rate (25 for images)
+    pix_fmt=None,  # None: 4:2:0 at the source's bit depth where the codec can, else yuv420p
+    fps=None,  # None: the source's timestamps (25 fps for images); a number forces that rate
 )
 
 #: Frame rate of a video written from images when none is given.
@@ -56,6 +56,9 @@ class InferenceSummary:
         output_size (tuple[int, int]): ``(width, height)`` of the output frames.
         audio (str | None): ``'copy'``, ``'transcode'`` or None (no audio carried).
         mean_passes (float | None): Average cleaning passes per frame, if the network reports it.
+        warnings (list[str]): One-line warnings for the user: malformed colour or rotation
+            metadata of the source (and the fallback taken), and what of the source the output
+            could not carry.
     """
     output: Path
     kind: str
@@ -65,6 +68,7 @@ class InferenceSummary:
     output_size: Tuple[int, int]
     audio: Optional[str] = None
     mean_passes: Optional[float] = None
+    warnings: List[str] = field(default_factory=list)
 
     @property
     def fps(self) -> float:
@@ -98,7 +102,8 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
                   bitrate: Union[str, int, None] = None, pix_fmt: Optional[str] = None,
                   fps: Union[float, Fraction, None] = None, audio: bool = True,
                   overwrite: bool = False, progress: bool = False,
-                  png_compression: int = 3) -> InferenceSummary:
+                  png_compression: int = 3,
+                  png_bit_depth: Optional[int] = None) -> InferenceSummary:
     """Restore a video, a folder of frames or an image, streaming frame by frame.
 
     Args:
@@ -126,12 +131,16 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
         codec (str, optional): Video encoder.
         crf (int, optional): Constant rate factor of the encoder.
         bitrate (str | int, optional): Video bit rate (e.g. ``'8M'``), instead of ``crf``.
-        pix_fmt (str, optional): Pixel format of the output video.
-        fps (float | Fraction, optional): Output frame rate (default: the source's).
+        pix_fmt (str, optional): Pixel format of the output video (default: 4:2:0 at the
+            source's bit depth where the codec can, e.g. ``yuv420p10le`` for a 10-bit source).
+        fps (float | Fraction, optional): A constant output frame rate (default: the frames
+            keep the source's timestamps; 25 fps for images).
         audio (bool): Carry the source's audio over into a video output. Defaults to True.
         overwrite (bool): Replace an existing output. Defaults to False.
         progress (bool): Show a progress bar on stderr. Defaults to False.
         png_compression (int): PNG compression level for frame folders. Defaults to 3.
+        png_bit_depth (int, optional): 8 or 16 bits per channel for frame folders (and PNG/TIFF
+            image outputs); ``None``: 16 for sources of more than 8 bits, else 8.
 
     Returns:
         InferenceSummary: What was written.
@@ -162,7 +171,7 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
         width, height = reader.size
         out_size = (width * inferencer.scale, height * inferencer.scale)
         writer = _open_writer(kind, output, reader, out_size, opts, audio, overwrite, input,
-                              png_compression)
+                              png_compression, png_bit_depth)
         with writer:
             bar = _progress_bar(reader.num_frames, progress)
             # closed explicitly below: left to the garbage collector after an exception, the
@@ -170,15 +179,17 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
             # which can block forever inside FFmpeg's threaded decoder
             source = iter(reader)
             try:
-                frames = ((frame.name, frame.image) for frame in _checked(source))
-                for name, restored in inferencer.restore_named(frames):
+                # each frame's name and timestamp travel beside it (the tag without its pixels)
+                frames = ((frame._replace(image=None), network_input(frame.image))
+                          for frame in _checked(source))
+                for tag, restored in inferencer.restore_named(frames):
                     check_termination()
                     if tuple(restored.shape[-2:]) != (out_size[1], out_size[0]):
                         raise InferenceError(
                             f'the network returned {restored.shape[-1]}x{restored.shape[-2]} '
                             f'frames, expected {out_size[0]}x{out_size[1]} (its scale '
                             f'attribute says x{inferencer.scale})')
-                    writer.write(to_uint8(restored), name)
+                    writer.write(quantise(restored, writer.bit_depth), tag.name, tag.pts)
                     bar.update(1)
             finally:
                 source.close()
@@ -187,7 +198,8 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
         return InferenceSummary(output=output, kind=kind, frames=writer.frames_written,
                                 seconds=time.perf_counter() - began,
                                 input_size=(width, height), output_size=out_size,
-                                audio=audio_mode, mean_passes=inferencer.mean_passes())
+                                audio=audio_mode, mean_passes=inferencer.mean_passes(),
+                                warnings=_fidelity_warnings(reader, writer))
 
 
 def _checked(reader):
@@ -198,30 +210,39 @@ def _checked(reader):
 
 
 def _open_writer(kind: str, output: Path, reader, size: Tuple[int, int], opts: dict,
-                 audio: bool, overwrite: bool, input: Path, png_compression: int) -> FrameWriter:
+                 audio: bool, overwrite: bool, input: Path, png_compression: int,
+                 png_bit_depth: Optional[int] = None) -> FrameWriter:
     """Create the writer for ``kind``, checking the encoder settings before any work."""
+    depth = png_bit_depth or reader.bit_depth
     if kind == 'frames':
         return PngFolderWriter(output, overwrite=overwrite, inputs=[input],
-                               compression=png_compression)
+                               compression=png_compression, bit_depth=depth)
     if kind == 'image':
-        return SingleImageWriter(output, overwrite=overwrite, inputs=[input])
+        return SingleImageWriter(output, overwrite=overwrite, inputs=[input], bit_depth=depth)
     rate = opts['fps'] or reader.fps or IMAGE_SEQUENCE_FPS
     try:
         rate = Fraction(rate).limit_denominator(1001000)
     except (TypeError, ValueError):
-        raise InferenceError(f"--fps: cannot read '{opts['fps']}' as a number") from None
-    audio_source = None
-    audio_start, audio_end = 0.0, None
-    if audio and isinstance(reader, VideoFileReader):
-        audio_source = input
-        src_rate = float(reader.fps or rate)
-        audio_start = reader.stream_start_time + reader.start / src_rate
-        if reader.end is not None:
-            audio_end = reader.stream_start_time + reader.end / src_rate
+        raise InferenceError(f"fps: cannot read '{opts['fps']}' as a number",
+                             param='fps') from None
+    source = reader.properties if isinstance(reader, VideoFileReader) else None
+    # the source's timestamps unless a rate is forced; a range starts where the source starts
+    timed = source is not None and source.time_base is not None and not opts['fps']
     return VideoFileWriter(output, size, rate, codec=opts['codec'], crf=opts['crf'],
-                           bitrate=opts['bitrate'], pix_fmt=opts['pix_fmt'],
-                           audio_source=audio_source, audio_start=audio_start,
-                           audio_end=audio_end, overwrite=overwrite, inputs=[input])
+                           bitrate=opts['bitrate'], pix_fmt=opts['pix_fmt'], source=source,
+                           audio=audio, time_base=source.time_base if timed else None,
+                           time_origin=source.time_origin() if timed else None,
+                           trim_end=reader.end is not None,
+                           overwrite=overwrite, inputs=[input])
+
+
+def _fidelity_warnings(reader, writer: FrameWriter) -> List[str]:
+    """The source's metadata warnings and one line of what the output could not carry."""
+    lines = list(reader.properties.warnings) if isinstance(reader, VideoFileReader) else []
+    uncarried = getattr(writer, 'uncarried', None)
+    if uncarried:
+        lines.append(f"'{writer.path}' does not carry the source's {'; '.join(uncarried)}")
+    return lines
 
 
 class _NoBar:
