@@ -1,6 +1,7 @@
 """Tiny data and configs for training tests: real components, toy sizes, no downloads."""
 import textwrap
 from pathlib import Path
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -38,14 +39,20 @@ def make_frames(root: Path, clips: int = 2, frames: int = 4, size=(64, 64), seed
 
 
 def tiny_config(base: Path, train_root: Path, val_root: Path, work_dir: Path, max_iters: int = 2,
-                val_interval: int = 2, extra: str = '', model_extra: str = '') -> str:
+                val_interval: int = 2, extra: str = '', model_extra: str = '',
+                probe_dir: Optional[Path] = None) -> str:
     """A config that inherits a shipped config and shrinks it to toy sizes.
 
     Overrides: a tiny generator without pretrained SPyNet, offline perceptual weights, a light
     LQ synthesis (area downsampling; the degradation transforms have tests of their own), tiny
-    data sets, CPU-sized loaders and a short schedule.
+    data sets, CPU-sized loaders and a short schedule. With ``probe_dir`` the probes of
+    ``training_probes.py`` record the samples each process loads and each rank's weights there.
     """
-    return textwrap.dedent(f'''
+    probe = probe_hook = ''
+    if probe_dir is not None:
+        probe = f"dict(type='RecordSample', log_dir={str(probe_dir)!r}),"
+        probe_hook = f"dict(type='DumpWeightsHook', out_dir={str(probe_dir)!r}),"
+    text = textwrap.dedent(f'''
         _base_ = {str(base)!r}
         work_dir = {str(work_dir)!r}
         model = dict(
@@ -54,6 +61,7 @@ def tiny_config(base: Path, train_root: Path, val_root: Path, work_dir: Path, ma
         train_pipeline = [
             dict(type='GenerateSegmentIndices', interval_list=[1]),
             dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+            {probe}
             dict(type='SetValues', dictionary=dict(scale=4)),
             dict(type='FixedCrop', keys=['gt'], crop_size=(64, 64)),
             dict(type='MirrorSequence', keys=['gt']),
@@ -83,9 +91,13 @@ def tiny_config(base: Path, train_root: Path, val_root: Path, work_dir: Path, ma
         custom_hooks = [
             dict(type='ExponentialMovingAverageHook', module_keys=('generator_ema', ),
                  interval=1, interp_cfg=dict(momentum=0.999)),
-            dict(type='DynamicRefinementHook', test_thres=1.5, max_passes=3)]
+            dict(type='DynamicRefinementHook', test_thres=1.5, max_passes=3),
+            {probe_hook}]
         visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
-        model_wrapper_cfg = None
         load_from = None
         randomness = dict(seed=0)
-    ''') + textwrap.dedent(extra)
+    ''')
+    if probe_dir is not None:
+        text += ("custom_imports = dict(imports=['realbasicvsr_plugin', 'training_probes'], "
+                 "allow_failed_imports=False)\n")
+    return text + textwrap.dedent(extra)

@@ -3,6 +3,10 @@
 # values are the walk's step sizes) -> random video compression -> pack.
 # Component names and arguments are MMagic's; under the plugin's scope they resolve to the plugin's
 # transforms (RandomVideoCompression works on current PyAV; the walk is per frame).
+#
+# `degradations` below is the one written list of the paper's degradation settings: the stage
+# configs use it through `train_pipeline`, and `realbasicvsr_degradation_cfgs()` (behind the
+# `RealBasicVSRDegradations` transform) reads it from this file.
 scale = 4
 gt_patch_size = 256  # 64x64 LR patches at x4
 
@@ -18,20 +22,10 @@ _video_compression = dict(
         codec=['libx264', 'h264', 'mpeg4'],
         codec_prob=[1 / 3., 1 / 3., 1 / 3.],
         bitrate=[1e4, 1e5]),
-    keys=['img'])
+    keys=['img'],
+    channel_order='rgb')
 
-train_pipeline = [
-    dict(type='GenerateSegmentIndices', interval_list=[1]),
-    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
-    dict(type='SetValues', dictionary=dict(scale=scale)),
-    dict(type='FixedCrop', keys=['gt'], crop_size=(gt_patch_size, gt_patch_size)),
-    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='horizontal'),
-    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='vertical'),
-    dict(type='RandomTransposeHW', keys=['gt'], transpose_ratio=0.5),
-    # stochastic degradation scheme: the dataset loads L/2 frames, mirrored here to L
-    dict(type='MirrorSequence', keys=['gt']),
-    dict(type='UnsharpMasking', keys=['gt'], kernel_size=51, sigma=0, weight=0.5, threshold=10),
-    dict(type='CopyValues', src_keys=['gt_unsharp'], dst_keys=['img']),
+degradations = [
     # first order
     dict(
         type='RandomBlur',
@@ -72,7 +66,8 @@ train_pipeline = [
             poisson_gray_noise_prob=0.4,
             gaussian_sigma_step=0.1,
             poisson_scale_step=0.005),
-        keys=['img']),
+        keys=['img'],
+        channel_order='rgb'),  # the luma weights of gray Poisson noise
     # frames are RGB here; OpenCV's JPEG codec expects BGR
     dict(type='RandomJPEGCompression', params=dict(quality=[30, 95], quality_step=3),
          keys=['img'], bgr2rgb=True),
@@ -118,7 +113,8 @@ train_pipeline = [
             poisson_gray_noise_prob=0.4,
             gaussian_sigma_step=0.1,
             poisson_scale_step=0.005),
-        keys=['img']),
+        keys=['img'],
+        channel_order='rgb'),  # the luma weights of gray Poisson noise
     # frames are RGB here; OpenCV's JPEG codec expects BGR
     dict(type='RandomJPEGCompression', params=dict(quality=[30, 95], quality_step=3),
          keys=['img'], bgr2rgb=True),
@@ -147,6 +143,21 @@ train_pipeline = [
             ],
         ],
         keys=['img']),
+]
+
+train_pipeline = [
+    dict(type='GenerateSegmentIndices', interval_list=[1]),
+    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+    dict(type='SetValues', dictionary=dict(scale=scale)),
+    dict(type='FixedCrop', keys=['gt'], crop_size=(gt_patch_size, gt_patch_size)),
+    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='horizontal'),
+    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='vertical'),
+    dict(type='RandomTransposeHW', keys=['gt'], transpose_ratio=0.5),
+    # stochastic degradation scheme: the dataset loads L/2 frames, mirrored here to L
+    dict(type='MirrorSequence', keys=['gt']),
+    dict(type='UnsharpMasking', keys=['gt'], kernel_size=51, sigma=0, weight=0.5, threshold=10),
+    dict(type='CopyValues', src_keys=['gt_unsharp'], dst_keys=['img']),
+] + degradations + [
     dict(type='Clip', keys=['img']),
     dict(type='PackInputs'),
 ]
