@@ -57,7 +57,7 @@ def tiny_config(base: Path, train_root: Path, val_root: Path, work_dir: Path, ma
         work_dir = {str(work_dir)!r}
         model = dict(
             generator=dict(mid_channels=4, num_propagation_blocks=1, num_cleaning_blocks=1,
-                           spynet_pretrained=None){model_extra})
+                           spynet_pretrained=None, min_size=32){model_extra})
         train_pipeline = [
             dict(type='GenerateSegmentIndices', interval_list=[1]),
             dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),

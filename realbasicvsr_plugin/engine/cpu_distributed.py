@@ -13,10 +13,19 @@ initialisers: with CUDA they run unchanged; without, ``torch.cuda.set_device`` i
 duration of the call and the ``nccl`` backend (GPU only) is replaced by ``gloo``. The plugin's
 :class:`MMSeparateDistributedDataParallel` (MMEngine's, under the plugin's scope) leaves
 ``device_ids`` out for a module on the CPU. Nothing changes where a GPU is present.
+
+One fault of MMEngine 0.10.7 hits GAN training on GPUs as well: ``Runner.save_checkpoint`` saves
+``model.module.state_dict()``, which under ``MMSeparateDistributedDataParallel`` names the
+weights ``generator.module.*`` (each submodule has a DDP wrapper of its own), while loading
+(``--resume``, ``load_from``) strips the wrappers and expects ``generator.*``: a distributed run
+then resumes with none of its weights (``strict=False`` only warns). The plugin's wrapper makes
+the editor's state dict name the weights as a single process does, so that checkpoints from one,
+two or many processes are the same and load anywhere.
 """
 import functools
 import logging
-from typing import Any, Callable
+from collections import OrderedDict
+from typing import Any, Callable, Dict
 
 import torch
 from mmengine.device import get_device
@@ -73,9 +82,11 @@ def patch_mmengine_dist_init() -> None:
 class MMSeparateDistributedDataParallel(_MMEngineSeparateDDP):
     """MMEngine's wrapper for GAN models (one DDP per trained submodule), also on the CPU.
 
-    Identical to MMEngine's where a GPU is used. On the CPU the ``device_ids`` (and
-    ``output_device``) that ``Runner.wrap_model`` adds are left out, since
-    ``DistributedDataParallel`` accepts none for a CPU module.
+    As MMEngine's, with two changes: on the CPU the ``device_ids`` (and ``output_device``) that
+    ``Runner.wrap_model`` adds are left out, since ``DistributedDataParallel`` accepts none for a
+    CPU module; and the wrapped editor's state dict names its weights without the wrappers'
+    ``module.`` (``generator.conv.weight``, not ``generator.module.conv.weight``), as in a
+    single process, so that checkpoints resume under any number of processes.
 
     Args:
         module (nn.Module): The editor.
@@ -91,3 +102,27 @@ class MMSeparateDistributedDataParallel(_MMEngineSeparateDDP):
             kwargs.pop('output_device', None)
         super().__init__(module, broadcast_buffers=broadcast_buffers,
                          find_unused_parameters=find_unused_parameters, **kwargs)
+        wrapped = [name for name, child in module.named_children()
+                   if isinstance(child, nn.parallel.DistributedDataParallel)]
+        module._register_state_dict_hook(functools.partial(_drop_wrapper_names, wrapped))
+
+
+def _drop_wrapper_names(wrapped, module: nn.Module, state_dict: Dict[str, Any], prefix: str,
+                        local_metadata: Dict[str, Any]) -> None:
+    """State-dict hook of the editor: ``<name>.module.<key>`` -> ``<name>.<key>`` in place."""
+    renames = {f'{prefix}{name}.module.': f'{prefix}{name}.' for name in wrapped}
+    items = list(state_dict.items())
+    state_dict.clear()
+    for key, value in items:
+        for old, new in renames.items():
+            if key.startswith(old):
+                key = new + key[len(old):]
+                break
+        state_dict[key] = value
+    metadata = getattr(state_dict, '_metadata', None)
+    if isinstance(metadata, OrderedDict):
+        for key in list(metadata):
+            for old, new in renames.items():
+                if f'{key}.'.startswith(old):
+                    metadata[new[:-1] + key[len(old) - 1:]] = metadata.pop(key)
+                    break
