@@ -258,3 +258,66 @@ def test_videolq_test_under_two_processes_equals_one_process(tmp_path, videolq_t
               if 'dynamic refinement (test): ' in line] for log in (one, two)]
     assert len(lines[0]) == 1 and lines[1] == lines[0], lines
     assert lines[0][0].startswith('9 frames')
+
+
+INIT_SCRIPT = '''
+import os, sys
+import torch
+if sys.argv[2] == 'plugin':
+    import realbasicvsr_plugin  # noqa: F401  (what the configs' custom_imports do)
+from mmengine.dist import init_dist
+import torch.distributed as dist
+init_dist(sys.argv[1], backend='nccl')  # the configs' backend
+t = torch.tensor([float(dist.get_rank() + 1)])
+dist.all_reduce(t)
+print('rank', dist.get_rank(), 'of', dist.get_world_size(), 'sum', t.item(),
+      'backend', dist.get_backend(), 'local', os.environ['LOCAL_RANK'])
+dist.destroy_process_group()
+'''
+
+
+def start_ranks(launcher, world, with_plugin, tmp_path):
+    script = tmp_path / 'init.py'
+    script.write_text(INIT_SCRIPT)
+    port = str(free_port())
+    procs = []
+    for rank in range(world):
+        if launcher == 'slurm':  # what srun sets for each task
+            env = dict(SLURM_PROCID=str(rank), SLURM_NTASKS=str(world),
+                       SLURM_NODELIST='localhost', SLURM_LOCALID=str(rank),
+                       MASTER_ADDR='127.0.0.1', MASTER_PORT=port)
+        else:  # what torchrun sets
+            env = dict(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world),
+                       MASTER_ADDR='127.0.0.1', MASTER_PORT=port)
+        procs.append(subprocess.Popen(
+            [sys.executable, str(script), launcher, 'plugin' if with_plugin else 'bare'],
+            env={**os.environ, 'PYTHONPATH': str(REPO), **env}, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True))
+    logs = []
+    try:
+        for proc in procs:
+            logs.append(proc.communicate(timeout=TIMEOUT)[0])
+    except subprocess.TimeoutExpired:
+        pytest.fail(f'{launcher} initialisation hung')
+    finally:
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    return [p.returncode for p in procs], logs
+
+
+@pytest.mark.parametrize('launcher', ['pytorch', 'slurm'])
+def test_mmengines_launchers_start_on_cpu_processes_with_the_plugin(tmp_path, launcher):
+    status, logs = start_ranks(launcher, 2, True, tmp_path)
+    assert status == [0, 0], logs
+    for rank, log in enumerate(logs):
+        assert f'rank {rank} of 2 sum 3.0 backend gloo local {rank}' in log, log
+
+
+def test_without_the_plugin_mmengine_stops_at_cuda(tmp_path):
+    # the host's defect the plugin works around (one rank is enough to show it)
+    status, logs = start_ranks('pytorch', 1, False, tmp_path)
+    assert status != [0], logs
+    assert 'cuda' in logs[0].lower() or 'nvidia' in logs[0].lower(), logs[0][-2000:]
