@@ -245,7 +245,8 @@ def loader_throughput(frames_dir: str, workers: List[int], batches: int, batch_s
                                                       num_workers=num_workers), seed=seed)
                 it = iter(loader)
                 batch = next(it)  # starts the workers
-                assert tuple(batch['inputs'].shape[1:]) == (30, 3, 64, 64), batch['inputs'].shape
+                shape = tuple(batch['inputs'][0].shape)
+                assert len(batch['inputs']) == batch_size and shape == (30, 3, 64, 64), shape
                 start = time.perf_counter()
                 for _ in range(batches):
                     next(it)

@@ -21,15 +21,13 @@ import torch
 
 from realbasicvsr_plugin.models import RealBasicVSRNet, load_checkpoint
 
-from tiny_training import CONFIGS, REPO, make_frames, tiny_config
+from tiny_training import (CONFIGS, REPO, STAGE2_OFFLINE, make_frames, tiny_config,
+                           tiny_editor_checkpoint)
 from training_probes import read_samples
 
 TOOLS = Path(mmagic.__file__).resolve().parent / '.mim' / 'tools'
 BIN = Path(sys.executable).parent
 TIMEOUT = 150
-STAGE2_OFFLINE = (",\n                   perceptual_loss=dict(pretrained=None, "
-                  "layer_weights={'2': 0.1, '7': 0.1}),\n"
-                  "                   discriminator=dict(mid_channels=4)")
 
 
 def free_port() -> int:
@@ -226,14 +224,7 @@ def videolq_three(tmp_path, shared_dir):
 
 def test_videolq_test_under_two_processes_equals_one_process(tmp_path, videolq_three,
                                                              shared_dir):
-    from realbasicvsr_plugin.registry import MODELS
-    torch.manual_seed(0)
-    model = MODELS.build(dict(
-        type='RealBasicVSR', generator=dict(type='RealBasicVSRNet', **TINY_TEST),
-        pixel_loss=dict(type='L1Loss'), is_use_ema=True,
-        data_preprocessor=dict(type='DataPreprocessor', mean=[0.] * 3, std=[255.] * 3)))
-    ckpt = tmp_path / 'tiny.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    ckpt = tiny_editor_checkpoint(tmp_path / 'tiny.pth', **TINY_TEST)
     config = CONFIGS / 'realbasicvsr_x4_videolq.py'
     options = ['--cfg-options', f'test_dataloader.dataset.data_root={videolq_three}',
                'test_dataloader.num_workers=0',

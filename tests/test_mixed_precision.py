@@ -16,12 +16,9 @@ from torch import nn
 from realbasicvsr_plugin.engine import AmpOptimWrapper
 from realbasicvsr_plugin.registry import OPTIM_WRAPPERS
 
-from tiny_training import CONFIGS, REPO, make_frames, tiny_config
+from tiny_training import CONFIGS, REPO, STAGE2_OFFLINE, make_frames, tiny_config
 
 TRAIN_PY = Path(mmagic.__file__).resolve().parent / '.mim' / 'tools' / 'train.py'
-STAGE2_OFFLINE = (",\n                   perceptual_loss=dict(pretrained=None, "
-                  "layer_weights={'2': 0.1, '7': 0.1}),\n"
-                  "                   discriminator=dict(mid_channels=4)")
 
 
 @pytest.fixture(scope='module')
@@ -176,6 +173,20 @@ class Capture(Hook):
     after_test_epoch = after_val_epoch
 
 
+def run_fp32_and_autocast(cfg, mode, tmp_path):
+    """The metrics of the ``mode`` loop ('val' or 'test') without and with ``fp16=True``."""
+    results = {}
+    for fp16 in (False, True):
+        cfg.work_dir = str(tmp_path / f'work_{mode}_{fp16}')
+        cfg[f'{mode}_cfg'].fp16 = fp16
+        runner = Runner.from_cfg(cfg)
+        dtypes = record_conv_dtypes(runner)
+        runner.register_hook(Capture(results.setdefault(fp16, {})), 'LOWEST')
+        getattr(runner, mode)()
+        assert dtypes == {torch.bfloat16 if fp16 else torch.float32}
+    return results
+
+
 def test_videolq_testing_under_autocast_matches_fp32(tmp_path):
     cfg = Config.fromfile(str(CONFIGS / 'realbasicvsr_x4_videolq.py'))
     cfg.merge_from_dict({f'model.generator.{k}': v for k, v in DEMO.items()})
@@ -183,15 +194,7 @@ def test_videolq_testing_under_autocast_matches_fp32(tmp_path):
     cfg.test_dataloader.num_workers = 0
     cfg.test_evaluator.metrics = [cfg.test_evaluator.metrics[0]]  # NIQE
     cfg.load_from = str(demo_checkpoint(tmp_path))
-    results = {}
-    for fp16 in (False, True):
-        cfg.work_dir = str(tmp_path / f'work_{fp16}')
-        cfg.test_cfg.fp16 = fp16
-        runner = Runner.from_cfg(cfg)
-        dtypes = record_conv_dtypes(runner)
-        runner.register_hook(Capture(results.setdefault(fp16, {})), 'LOWEST')
-        runner.test()
-        assert dtypes == {torch.bfloat16 if fp16 else torch.float32}
+    results = run_fp32_and_autocast(cfg, 'test', tmp_path)
     assert set(results[True]) == set(results[False]) >= {'NIQE', 'NIQE/000', 'NIQE/001'}
     for key, value in results[False].items():
         assert results[True][key] == pytest.approx(value, abs=METRIC_ABS), key
@@ -203,15 +206,7 @@ def test_validation_under_autocast_matches_fp32(tmp_path, data):
     cfg = Config.fromfile(str(cfg_path))
     cfg.merge_from_dict({f'model.generator.{k}': v for k, v in DEMO.items()})
     cfg.load_from = str(demo_checkpoint(tmp_path))
-    metrics = {}
-    for fp16 in (False, True):
-        cfg.work_dir = str(tmp_path / f'work_{fp16}')
-        cfg.val_cfg.fp16 = fp16
-        runner = Runner.from_cfg(cfg)
-        dtypes = record_conv_dtypes(runner)
-        runner.register_hook(Capture(metrics.setdefault(fp16, {})), 'LOWEST')
-        runner.val()
-        assert dtypes == {torch.bfloat16 if fp16 else torch.float32}
+    metrics = run_fp32_and_autocast(cfg, 'val', tmp_path)
     assert metrics[True]['PSNR'] == pytest.approx(metrics[False]['PSNR'], abs=METRIC_ABS)
     assert metrics[True]['SSIM'] * 100 == pytest.approx(metrics[False]['SSIM'] * 100,
                                                          abs=METRIC_ABS)

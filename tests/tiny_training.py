@@ -9,6 +9,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / 'configs'
 
+# model_extra for stage 2, offline and small: random VGG features (two layers), a narrow
+# discriminator
+STAGE2_OFFLINE = (",\n                   perceptual_loss=dict(pretrained=None, "
+                  "layer_weights={'2': 0.1, '7': 0.1}),\n"
+                  "                   discriminator=dict(mid_channels=4)")
+
 
 def smooth_frame(rng: np.random.Generator, h: int, w: int, shift: int) -> np.ndarray:
     """A textured uint8 RGB frame; consecutive shifts look like a camera pan."""
@@ -36,6 +42,19 @@ def make_frames(root: Path, clips: int = 2, frames: int = 4, size=(64, 64), seed
                 (root / 'LQ' / f'{c:03d}').mkdir(parents=True, exist_ok=True)
                 cv2.imwrite(str(root / 'LQ' / f'{c:03d}' / tmpl.format(i)), lq)
     return root
+
+
+def tiny_editor_checkpoint(path: Path, **generator) -> Path:
+    """An editor checkpoint (generator + generator_ema) of a RealBasicVSR with random weights."""
+    import torch
+    from realbasicvsr_plugin.registry import MODELS
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='RealBasicVSR', generator=dict(type='RealBasicVSRNet', **generator),
+        pixel_loss=dict(type='L1Loss'), is_use_ema=True,
+        data_preprocessor=dict(type='DataPreprocessor', mean=[0.] * 3, std=[255.] * 3)))
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return path
 
 
 def tiny_config(base: Path, train_root: Path, val_root: Path, work_dir: Path, max_iters: int = 2,

@@ -16,6 +16,31 @@ _blur_kernels = [
 _blur_kernel_prob = [0.405, 0.225, 0.108, 0.027, 0.108, 0.027, 0.1]
 _kernel_sizes = [7, 9, 11, 13, 15, 17, 19, 21]
 _resize_opt = ['bilinear', 'area', 'bicubic']
+# what the first and second orders share; each entry below adds its own ranges
+_blur = dict(
+    kernel_size=_kernel_sizes,
+    kernel_list=_blur_kernels,
+    kernel_prob=_blur_kernel_prob,
+    rotate_angle=[-3.1416, 3.1416],
+    beta_gaussian=[0.5, 4],
+    beta_plateau=[1, 2],
+    sigma_x_step=0.02,
+    sigma_y_step=0.02,
+    rotate_angle_step=0.31416,
+    beta_gaussian_step=0.05,
+    beta_plateau_step=0.1,
+    omega_step=0.0628)
+_resize = dict(resize_opt=_resize_opt, resize_prob=[1 / 3., 1 / 3., 1 / 3.], is_size_even=True)
+_noise = dict(
+    noise_type=['gaussian', 'poisson'],
+    noise_prob=[0.5, 0.5],
+    gaussian_gray_noise_prob=0.4,
+    poisson_gray_noise_prob=0.4,
+    gaussian_sigma_step=0.1,
+    poisson_scale_step=0.005)
+# frames are RGB here; OpenCV's JPEG codec expects BGR
+_jpeg = dict(type='RandomJPEGCompression', params=dict(quality=[30, 95], quality_step=3),
+             keys=['img'], bgr2rgb=True)
 _video_compression = dict(
     type='RandomVideoCompression',
     params=dict(
@@ -27,97 +52,27 @@ _video_compression = dict(
 
 degradations = [
     # first order
-    dict(
-        type='RandomBlur',
-        params=dict(
-            kernel_size=_kernel_sizes,
-            kernel_list=_blur_kernels,
-            kernel_prob=_blur_kernel_prob,
-            sigma_x=[0.2, 3],
-            sigma_y=[0.2, 3],
-            rotate_angle=[-3.1416, 3.1416],
-            beta_gaussian=[0.5, 4],
-            beta_plateau=[1, 2],
-            sigma_x_step=0.02,
-            sigma_y_step=0.02,
-            rotate_angle_step=0.31416,
-            beta_gaussian_step=0.05,
-            beta_plateau_step=0.1,
-            omega_step=0.0628),
-        keys=['img']),
-    dict(
-        type='RandomResize',
-        params=dict(
-            resize_mode_prob=[0.2, 0.7, 0.1],  # up, down, keep
-            resize_scale=[0.15, 1.5],
-            resize_opt=_resize_opt,
-            resize_prob=[1 / 3., 1 / 3., 1 / 3.],
-            resize_step=0.015,
-            is_size_even=True),
-        keys=['img']),
-    dict(
-        type='RandomNoise',
-        params=dict(
-            noise_type=['gaussian', 'poisson'],
-            noise_prob=[0.5, 0.5],
-            gaussian_sigma=[1, 30],
-            gaussian_gray_noise_prob=0.4,
-            poisson_scale=[0.05, 3],
-            poisson_gray_noise_prob=0.4,
-            gaussian_sigma_step=0.1,
-            poisson_scale_step=0.005),
-        keys=['img'],
-        channel_order='rgb'),  # the luma weights of gray Poisson noise
-    # frames are RGB here; OpenCV's JPEG codec expects BGR
-    dict(type='RandomJPEGCompression', params=dict(quality=[30, 95], quality_step=3),
-         keys=['img'], bgr2rgb=True),
+    dict(type='RandomBlur', params=dict(_blur, sigma_x=[0.2, 3], sigma_y=[0.2, 3]), keys=['img']),
+    dict(type='RandomResize',
+         params=dict(_resize, resize_mode_prob=[0.2, 0.7, 0.1],  # up, down, keep
+                     resize_scale=[0.15, 1.5], resize_step=0.015),
+         keys=['img']),
+    # channel_order: the luma weights of gray Poisson noise
+    dict(type='RandomNoise', params=dict(_noise, gaussian_sigma=[1, 30], poisson_scale=[0.05, 3]),
+         keys=['img'], channel_order='rgb'),
+    _jpeg,
     _video_compression,
     # second order
-    dict(
-        type='RandomBlur',
-        params=dict(
-            prob=0.8,
-            kernel_size=_kernel_sizes,
-            kernel_list=_blur_kernels,
-            kernel_prob=_blur_kernel_prob,
-            sigma_x=[0.2, 1.5],
-            sigma_y=[0.2, 1.5],
-            rotate_angle=[-3.1416, 3.1416],
-            beta_gaussian=[0.5, 4],
-            beta_plateau=[1, 2],
-            sigma_x_step=0.02,
-            sigma_y_step=0.02,
-            rotate_angle_step=0.31416,
-            beta_gaussian_step=0.05,
-            beta_plateau_step=0.1,
-            omega_step=0.0628),
-        keys=['img']),
-    dict(
-        type='RandomResize',
-        params=dict(
-            resize_mode_prob=[0.3, 0.4, 0.3],  # up, down, keep
-            resize_scale=[0.3, 1.2],
-            resize_opt=_resize_opt,
-            resize_prob=[1 / 3., 1 / 3., 1 / 3.],
-            resize_step=0.03,
-            is_size_even=True),
-        keys=['img']),
-    dict(
-        type='RandomNoise',
-        params=dict(
-            noise_type=['gaussian', 'poisson'],
-            noise_prob=[0.5, 0.5],
-            gaussian_sigma=[1, 25],
-            gaussian_gray_noise_prob=0.4,
-            poisson_scale=[0.05, 2.5],
-            poisson_gray_noise_prob=0.4,
-            gaussian_sigma_step=0.1,
-            poisson_scale_step=0.005),
-        keys=['img'],
-        channel_order='rgb'),  # the luma weights of gray Poisson noise
-    # frames are RGB here; OpenCV's JPEG codec expects BGR
-    dict(type='RandomJPEGCompression', params=dict(quality=[30, 95], quality_step=3),
-         keys=['img'], bgr2rgb=True),
+    dict(type='RandomBlur', params=dict(_blur, prob=0.8, sigma_x=[0.2, 1.5], sigma_y=[0.2, 1.5]),
+         keys=['img']),
+    dict(type='RandomResize',
+         params=dict(_resize, resize_mode_prob=[0.3, 0.4, 0.3],  # up, down, keep
+                     resize_scale=[0.3, 1.2], resize_step=0.03),
+         keys=['img']),
+    dict(type='RandomNoise',
+         params=dict(_noise, gaussian_sigma=[1, 25], poisson_scale=[0.05, 2.5]),
+         keys=['img'], channel_order='rgb'),
+    _jpeg,
     # Real-ESRGAN's last stage in random order: video compression, and (resize to the LR size,
     # sinc blur)
     dict(
