@@ -219,7 +219,7 @@ def time_video_compression(samples: int, seed: int) -> Dict[str, float]:
 
 
 def loader_throughput(frames_dir: str, workers: List[int], batches: int, batch_size: int,
-                      rounds: int, seed: int) -> Dict[int, List[float]]:
+                      rounds: int, seed: int) -> Tuple[Dict[int, List[float]], float]:
     """Training samples per second of the stage-1 config's data loader, per number of workers.
 
     Args:
@@ -231,13 +231,16 @@ def loader_throughput(frames_dir: str, workers: List[int], batches: int, batch_s
         seed (int): Seed of the loaders.
 
     Returns:
-        dict[int, list[float]]: Samples per second of each round, per number of workers.
+        tuple[dict[int, list[float]], float]: Samples per second of each round, per number of
+        workers; and the CPU seconds per sample in the main process without workers (what one
+        sample costs one core, whatever else loads the machine).
     """
     cfg = Config.fromfile(str(realbasicvsr_plugin.config_path('realbasicvsr_stage1.py')))
     loader_cfg = cfg.train_dataloader.to_dict()
     loader_cfg['dataset'].update(data_root=frames_dir, data_prefix=dict(img='', gt=''))
     loader_cfg.update(batch_size=batch_size, persistent_workers=False)
     rates: Dict[int, List[float]] = {w: [] for w in workers}
+    cpu: List[float] = []
     with DefaultScope.overwrite_default_scope('realbasicvsr_plugin'):
         for _ in range(rounds):
             for num_workers in workers:
@@ -247,12 +250,14 @@ def loader_throughput(frames_dir: str, workers: List[int], batches: int, batch_s
                 batch = next(it)  # starts the workers
                 shape = tuple(batch['inputs'][0].shape)
                 assert len(batch['inputs']) == batch_size and shape == (30, 3, 64, 64), shape
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 for _ in range(batches):
                     next(it)
                 rates[num_workers].append(batches * batch_size / (time.perf_counter() - start))
+                if num_workers == 0:
+                    cpu.append((time.process_time() - start_cpu) / (batches * batch_size))
                 del it, loader
-    return rates
+    return rates, statistics.mean(cpu) if cpu else float('nan')
 
 
 def main() -> None:
@@ -294,13 +299,15 @@ def main() -> None:
                   f'{args.loader_batch_size}, {args.loader_batches} timed batches x '
                   f'{args.loader_rounds} rounds; {args.threads} thread(s) per process; load '
                   f'average {os.getloadavg()[0]:.2f}')
-            rates = loader_throughput(frames_dir, args.loader_workers, args.loader_batches,
-                                      args.loader_batch_size, args.loader_rounds, args.seed)
+            rates, cpu_per_sample = loader_throughput(
+                frames_dir, args.loader_workers, args.loader_batches, args.loader_batch_size,
+                args.loader_rounds, args.seed)
             print(f'{"workers":>7} {"samples/s":>9} {"s/sample":>8}  rounds')
             for workers, values in rates.items():
                 mean = statistics.mean(values)
                 print(f'{workers:>7} {mean:>9.3f} {1 / mean:>8.3f}  '
                       + ' '.join(f'{v:.3f}' for v in values))
+            print(f'CPU seconds per sample (0 workers, main process): {cpu_per_sample:.3f}')
             print(f'load average at the end: {os.getloadavg()[0]:.2f}')
             return
         print(f'frames: {clip_dir} ({sequence_length} frames); L = {args.num_frames}, '
