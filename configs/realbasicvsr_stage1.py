@@ -6,6 +6,7 @@
 #   mim train mmagic configs/realbasicvsr_stage1.py --gpus 8 --launcher pytorch
 _base_ = [
     './_base_/default_runtime.py',
+    './_base_/realbasicvsr_x4_model.py',
     './_base_/realbasicvsr_degradations.py',
     './_base_/reds_udm10_videolq.py',
 ]
@@ -13,31 +14,22 @@ _base_ = [
 experiment_name = 'realbasicvsr_stage1'
 work_dir = f'./work_dirs/{experiment_name}'
 
-# the plugin's classes are named with their scope, so that they are built even by tools that
-# build models under MMagic's scope (MMagic's inferencer does, whatever default_scope says)
 model = dict(
-    type='realbasicvsr_plugin.RealBasicVSR',
     generator=dict(
-        type='realbasicvsr_plugin.RealBasicVSRNet',
-        mid_channels=64,
-        num_propagation_blocks=20,
-        num_cleaning_blocks=20,
         dynamic_refine_thres=None,  # training: one cleaning pass; the hook sets the test theta
-        max_passes=3,
-        scale=4,
         spynet_pretrained='https://download.openmmlab.com/mmediting/restorers/'
-        'basicvsr/spynet_20210409-c6c1bd09.pth',
-        is_fix_cleaning=False,
-        is_sequential_cleaning=False),
+        'basicvsr/spynet_20210409-c6c1bd09.pth'),
     pixel_loss=dict(type='CharbonnierLoss', loss_weight=1.0, reduction='mean'),
-    cleaning_loss=dict(
-        type='realbasicvsr_plugin.CleaningLoss', loss_weight=1.0, loss_type='charbonnier'),
-    is_use_sharpened_gt_in_pixel=True,
-    is_use_ema=True,
-    data_preprocessor=dict(type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))
+    # Eq. 3: the editor area-downsamples the GT by the generator's scale; the loss penalises
+    cleaning_loss=dict(type='CharbonnierLoss', loss_weight=1.0, reduction='mean'),
+    is_use_sharpened_gt_in_pixel=True)
 
+# batch_size is per process (MMEngine): 16 is the paper's batch on one GPU; on N GPUs set
+# train_dataloader.batch_size=16/N (2 on 8 GPUs). Where N does not divide 16, take the nearest
+# per-GPU batch and add --auto-scale-lr: the learning rates are then scaled by N*batch/16.
 train_dataloader = dict(batch_size=16, dataset=dict(num_input_frames=15,
                                                     pipeline={{_base_.train_pipeline}}))
+auto_scale_lr = dict(enable=False, base_batch_size=16)
 
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=300_000, val_interval=5000)
 val_cfg = dict(type='MultiValLoop')

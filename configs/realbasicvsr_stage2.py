@@ -33,7 +33,9 @@ model = dict(
     is_use_sharpened_gt_in_percep=True,
     is_use_sharpened_gt_in_gan=False)
 
+# per process, as in stage 1: the paper's 8 on one GPU (1 per GPU on 8 GPUs)
 train_dataloader = dict(batch_size=8)
+auto_scale_lr = dict(enable=False, base_batch_size=8)
 
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=150_000, val_interval=5000)
 

@@ -5,34 +5,11 @@
 #       python mmagic/.mim/demo/mmagic_inference_demo.py --model-name real_basicvsr \
 #           --model-config <this> --model-ckpt X --video in.mp4 --result-out-dir out.mp4
 #
-# MMagic's inferencer builds the model under MMagic's scope ('mmagic') whatever default_scope says,
-# so the plugin's classes are named with their scope ('realbasicvsr_plugin.RealBasicVSRNet'):
-# the names then resolve to the plugin under either scope, and MMEngine imports the plugin's
-# registry on first use (no custom_imports needed).
+# The model is the paper's (configs/_base_/realbasicvsr_x4_model.py), with theta = 5 for the
+# GAN-trained model; for the model trained without GAN, inherit this config and set
+# model = dict(generator=dict(dynamic_refine_thres=1.5)).
+_base_ = './_base_/realbasicvsr_x4_model.py'
 default_scope = 'realbasicvsr_plugin'
-
-scale = 4
-
-model = dict(
-    type='realbasicvsr_plugin.RealBasicVSR',
-    generator=dict(
-        type='realbasicvsr_plugin.RealBasicVSRNet',
-        mid_channels=64,
-        num_propagation_blocks=20,
-        num_cleaning_blocks=20,
-        # theta of the paper's Eq. 5 for testing (0-255 scale): 5 for the GAN-trained model,
-        # 1.5 for the model trained without GAN (255 during training)
-        dynamic_refine_thres=5,
-        max_passes=3,
-        spynet_pretrained=None,
-        is_fix_cleaning=False,
-        is_sequential_cleaning=False,
-        scale=scale),
-    # not used for inference, but MMagic's editor requires a pixel loss to be built
-    pixel_loss=dict(type='L1Loss', loss_weight=1.0, reduction='mean'),
-    is_use_ema=True,
-    data_preprocessor=dict(
-        type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))
 
 # MMagic's video inferencer drops the two loading steps for a video file and keeps the rest.
 test_pipeline = [

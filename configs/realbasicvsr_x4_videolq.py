@@ -8,33 +8,13 @@
 # a folder holding the official `allmodel` and `allrange` (see docs/evaluation.md).
 # The plain script scripts/evaluate_videolq.py does the same with a bicubic baseline row,
 # JSON/CSV files and side-by-side images.
-default_scope = 'realbasicvsr_plugin'
-custom_imports = dict(imports=['realbasicvsr_plugin'], allow_failed_imports=False)
+_base_ = ['./_base_/default_runtime.py', './_base_/realbasicvsr_x4_model.py']
 
 experiment_name = 'realbasicvsr_x4_videolq'
 work_dir = f'./work_dirs/{experiment_name}'
 data_root = 'data/VideoLQ'
-scale = 4
 
-model = dict(
-    type='realbasicvsr_plugin.RealBasicVSR',
-    generator=dict(
-        type='realbasicvsr_plugin.RealBasicVSRNet',
-        mid_channels=64,
-        num_propagation_blocks=20,
-        num_cleaning_blocks=20,
-        dynamic_refine_thres=255,  # the hook below sets the test threshold
-        spynet_pretrained=None,  # the checkpoint holds SPyNet's weights
-        is_fix_cleaning=False,
-        is_sequential_cleaning=False,
-        scale=scale),
-    pixel_loss=dict(type='L1Loss', loss_weight=1.0, reduction='mean'),  # needed to build; unused
-    is_use_ema=True,  # released checkpoints carry generator_ema; the EMA generator is tested
-    data_preprocessor=dict(
-        type='DataPreprocessor',
-        mean=[0., 0., 0.],
-        std=[255., 255., 255.],
-        data_keys=None))  # VideoLQ has no ground truth
+model = dict(data_preprocessor=dict(data_keys=None))  # VideoLQ has no ground truth
 
 test_pipeline = [
     dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
@@ -68,16 +48,6 @@ custom_hooks = [
     # Eq. 5 at test time: theta = 5 for the GAN-trained model (1.5 for the model without GAN).
     dict(type='DynamicRefinementHook', test_thres=5, max_passes=3),
 ]
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=1),
-)
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=1),
-    dist_cfg=dict(backend='nccl'),
-)
-log_level = 'INFO'
-log_processor = dict(type='LogProcessor', window_size=1, by_epoch=False)
-load_from = None
-resume = False
+default_hooks = dict(logger=dict(interval=1))
+env_cfg = dict(mp_cfg=dict(opencv_num_threads=1))
+log_processor = dict(window_size=1)

@@ -26,6 +26,8 @@ _LOCATIONS = {
     'TRANSFORMS': ['realbasicvsr_plugin.datasets'],
     'DATASETS': ['realbasicvsr_plugin.datasets'],
     'HOOKS': ['realbasicvsr_plugin.engine'],
+    'MODEL_WRAPPERS': ['realbasicvsr_plugin.engine'],
+    'OPTIM_WRAPPERS': ['realbasicvsr_plugin.engine'],
     'METRICS': ['realbasicvsr_plugin.evaluation'],
 }
 

@@ -25,9 +25,16 @@ Frames are 480x480 PNGs, written to a temporary folder unless ``--frames-dir`` n
 The degradations drawn differ from sample to sample (kernel type and size, noise type, scales),
 so the figures are means over ``--samples`` samples; the two implementations run interleaved.
 
+With ``--loader-workers`` it instead times whole training batches from the data loader that
+MMEngine's runner builds from ``configs/realbasicvsr_stage1.py`` (the paper's pipeline with both
+video compressions, L = 30 with 15 frames loaded, 64x64 LQ patches), for each number of
+workers: samples per second, the worker start excluded, the worker counts alternated over
+``--loader-rounds`` rounds.
+
 Example::
 
     python scripts/benchmark_pipeline.py --samples 20 --latency-ms 0 10 20
+    python scripts/benchmark_pipeline.py --loader-workers 0 1 2 --loader-batches 6
 """
 import argparse
 import copy
@@ -41,7 +48,9 @@ from typing import Any, Callable, Dict, List, Tuple
 import cv2
 import numpy as np
 import torch
+from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
 
 import realbasicvsr_plugin  # noqa: F401  (registers the plugin's transforms)
 from mmagic.registry import TRANSFORMS as MMAGIC_TRANSFORMS
@@ -209,6 +218,48 @@ def time_video_compression(samples: int, seed: int) -> Dict[str, float]:
     return timings
 
 
+def loader_throughput(frames_dir: str, workers: List[int], batches: int, batch_size: int,
+                      rounds: int, seed: int) -> Tuple[Dict[int, List[float]], float]:
+    """Training samples per second of the stage-1 config's data loader, per number of workers.
+
+    Args:
+        frames_dir (str): Folder of ``<clip>/<index>.png`` frames.
+        workers (list[int]): Numbers of loader workers to time.
+        batches (int): Timed batches per round (after one untimed batch: the workers' start).
+        batch_size (int): Samples per batch (the paper's 16 over 8 GPUs is 2 per GPU).
+        rounds (int): Rounds; each times every worker count once, in turn.
+        seed (int): Seed of the loaders.
+
+    Returns:
+        tuple[dict[int, list[float]], float]: Samples per second of each round, per number of
+        workers; and the CPU seconds per sample in the main process without workers (what one
+        sample costs one core, whatever else loads the machine).
+    """
+    cfg = Config.fromfile(str(realbasicvsr_plugin.config_path('realbasicvsr_stage1.py')))
+    loader_cfg = cfg.train_dataloader.to_dict()
+    loader_cfg['dataset'].update(data_root=frames_dir, data_prefix=dict(img='', gt=''))
+    loader_cfg.update(batch_size=batch_size, persistent_workers=False)
+    rates: Dict[int, List[float]] = {w: [] for w in workers}
+    cpu: List[float] = []
+    with DefaultScope.overwrite_default_scope('realbasicvsr_plugin'):
+        for _ in range(rounds):
+            for num_workers in workers:
+                loader = Runner.build_dataloader(dict(copy.deepcopy(loader_cfg),
+                                                      num_workers=num_workers), seed=seed)
+                it = iter(loader)
+                batch = next(it)  # starts the workers
+                shape = tuple(batch['inputs'][0].shape)
+                assert len(batch['inputs']) == batch_size and shape == (30, 3, 64, 64), shape
+                start, start_cpu = time.perf_counter(), time.process_time()
+                for _ in range(batches):
+                    next(it)
+                rates[num_workers].append(batches * batch_size / (time.perf_counter() - start))
+                if num_workers == 0:
+                    cpu.append((time.process_time() - start_cpu) / (batches * batch_size))
+                del it, loader
+    return rates, statistics.mean(cpu) if cpu else float('nan')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--frames-dir', help='folder with <clip>/<index>.png frames '
@@ -223,6 +274,13 @@ def main() -> None:
                         help='modelled read latency per frame, in ms')
     parser.add_argument('--threads', type=int, default=1, help='OpenCV and torch threads')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--loader-workers', type=int, nargs='+',
+                        help='time the stage-1 data loader with these numbers of workers instead')
+    parser.add_argument('--loader-batches', type=int, default=6,
+                        help='timed batches per worker count and round')
+    parser.add_argument('--loader-batch-size', type=int, default=2,
+                        help='samples per batch (2: the paper\'s 16 over 8 GPUs)')
+    parser.add_argument('--loader-rounds', type=int, default=2)
     args = parser.parse_args()
     if args.num_frames % 2:
         parser.error('--num-frames must be even (the stochastic scheme loads half of them)')
@@ -236,6 +294,22 @@ def main() -> None:
             make_frames(tmp, args.num_frames + 10, 480, args.seed)
         clip_dir = osp.join(frames_dir, CLIP_NAME)
         sequence_length = len([f for f in os.listdir(clip_dir) if f.endswith('.png')])
+        if args.loader_workers:
+            print(f'stage-1 data loader: {clip_dir} ({sequence_length} frames), batch '
+                  f'{args.loader_batch_size}, {args.loader_batches} timed batches x '
+                  f'{args.loader_rounds} rounds; {args.threads} thread(s) per process; load '
+                  f'average {os.getloadavg()[0]:.2f}')
+            rates, cpu_per_sample = loader_throughput(
+                frames_dir, args.loader_workers, args.loader_batches, args.loader_batch_size,
+                args.loader_rounds, args.seed)
+            print(f'{"workers":>7} {"samples/s":>9} {"s/sample":>8}  rounds')
+            for workers, values in rates.items():
+                mean = statistics.mean(values)
+                print(f'{workers:>7} {mean:>9.3f} {1 / mean:>8.3f}  '
+                      + ' '.join(f'{v:.3f}' for v in values))
+            print(f'CPU seconds per sample (0 workers, main process): {cpu_per_sample:.3f}')
+            print(f'load average at the end: {os.getloadavg()[0]:.2f}')
+            return
         print(f'frames: {clip_dir} ({sequence_length} frames); L = {args.num_frames}, '
               f'crop {args.crop}, LQ {args.crop // args.scale}; {args.samples} samples per '
               f'setting; {args.threads} thread(s); load average {os.getloadavg()[0]:.2f}\n')

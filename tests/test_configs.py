@@ -17,7 +17,7 @@ def test_stage_configs_carry_the_papers_settings():
     assert s1.train_dataloader.batch_size == 16 and s2.train_dataloader.batch_size == 8
     assert s1.train_dataloader.dataset.num_input_frames == 15  # L = 30 after mirroring
     assert s1.model.pixel_loss.type == 'CharbonnierLoss'
-    assert s1.model.cleaning_loss.type == 'realbasicvsr_plugin.CleaningLoss'
+    assert s1.model.cleaning_loss.type == 'CharbonnierLoss'  # on the GT downsampled by the editor
     assert s1.optim_wrapper.generator.optimizer.lr == 1e-4
     assert s1.train_cfg.max_iters == 300_000 and s2.train_cfg.max_iters == 150_000
     assert s2.model.generator.is_fix_cleaning and not g.is_fix_cleaning
@@ -50,3 +50,39 @@ def test_stage1_pipeline_mirrors_half_the_frames_into_degraded_lq_patches(tmp_pa
     assert all((gt[i] == gt[-1 - i]).all() for i in range(num_input_frames))
     # the degradation walks from frame to frame: mirrored GT pairs get different LQ frames
     assert all(not (lq[i] == lq[-1 - i]).all() for i in range(num_input_frames))
+
+
+def test_the_stage_configs_use_the_one_degradation_list():
+    from realbasicvsr_plugin.datasets.transforms import realbasicvsr_degradation_cfgs
+    listed = realbasicvsr_degradation_cfgs()
+    base = Config.fromfile(str(CONFIGS / '_base_' / 'realbasicvsr_degradations.py')).to_dict()
+    assert listed == base['degradations']
+    for stage in ('stage1', 'stage2'):
+        cfg = Config.fromfile(str(CONFIGS / f'realbasicvsr_{stage}.py')).to_dict()
+        pipeline = cfg['train_dataloader']['dataset']['pipeline']
+        kinds = [t['type'] for t in pipeline]
+        assert pipeline[kinds.index('CopyValues') + 1:kinds.index('Clip')] == listed, stage
+    # the adapted variants come from the same list
+    conventional = realbasicvsr_degradation_cfgs(stochastic=False, video_compression=False,
+                                                 target_size=(32, 48), channel_order='bgr')
+    assert '_step' not in str(conventional) and 'RandomVideoCompression' not in str(conventional)
+    assert "'target_size': (32, 48)" in str(conventional)
+    jpeg = [t for t in conventional if t['type'] == 'RandomJPEGCompression']
+    assert len(jpeg) == 2 and not any(t['bgr2rgb'] for t in jpeg)
+
+
+def test_inference_videolq_and_stage1_share_one_model_file():
+    base = Config.fromfile(str(CONFIGS / '_base_' / 'realbasicvsr_x4_model.py')).model
+    for name in ('realbasicvsr_x4_inference.py', 'realbasicvsr_x4_videolq.py',
+                 'realbasicvsr_stage1.py', 'realbasicvsr_stage2.py'):
+        text = (CONFIGS / name).read_text()
+        assert 'num_propagation_blocks' not in text and 'num_cleaning_blocks' not in text, name
+        model = Config.fromfile(str(CONFIGS / name)).model
+        assert model.type == base.type and model.generator.type == base.generator.type
+        for key in ('mid_channels', 'num_propagation_blocks', 'num_cleaning_blocks', 'scale'):
+            assert model.generator[key] == base.generator[key], (name, key)
+    videolq = Config.fromfile(str(CONFIGS / 'realbasicvsr_x4_videolq.py'))
+    runtime = Config.fromfile(str(CONFIGS / '_base_' / 'default_runtime.py'))
+    assert videolq.default_scope == runtime.default_scope
+    assert videolq.custom_imports == runtime.custom_imports
+    assert videolq.model.data_preprocessor.data_keys is None

@@ -318,7 +318,7 @@ def test_the_shuffled_stage_builds_the_plugin_classes_and_leaves_its_config_alon
                              degradations=degradations))
     assert degradations == frozen
     assert type(transform.degradations[0]).__module__.startswith('realbasicvsr_plugin')
-    assert type(transform.degradations[1][0]).__module__.startswith('realbasicvsr_plugin')
+    assert type(transform.degradations[1].transforms[0]).__module__.startswith('realbasicvsr_plugin')
     out = _run(transform, _texture())
     assert out[0].shape == (8, 8, 3)
 
@@ -422,3 +422,15 @@ def test_prob_decides_per_clip_whether_a_degradation_applies():
                for _ in range(200)]
     assert 0.4 < np.mean(applied) < 0.6
     assert math.isclose(_plugin(dict(type='RandomBlur', params=BLUR, keys=['img'])).prob, 1)
+
+
+def test_the_paper_degradation_builds_the_plugins_transforms_from_mmagics_scope():
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmagic'):
+        transform = TRANSFORMS.build(dict(type='realbasicvsr_plugin.RealBasicVSRDegradations',
+                                          target_size=(16, 16)))
+    built = transform.transforms.transforms
+    assert len(built) == len(realbasicvsr_degradation_cfgs())
+    assert all(type(t).__module__.startswith('realbasicvsr_plugin') for t in built)
+    shuffle = built[-1]
+    assert type(shuffle.degradations[0]).__module__.startswith('realbasicvsr_plugin')

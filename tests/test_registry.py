@@ -67,11 +67,12 @@ def test_scope_alone_registers_the_components():
         from mmengine.registry import init_default_scope, MODELS, HOOKS
         init_default_scope('realbasicvsr_plugin')
         hook = HOOKS.build(dict(type='DynamicRefinementHook', test_thres=5))
-        loss = MODELS.build(dict(type='CleaningLoss'))
-        print(type(hook).__module__, type(loss).__module__)
+        net = MODELS.build(dict(type='RealBasicVSRNet', mid_channels=4, num_propagation_blocks=1,
+                                num_cleaning_blocks=1))
+        print(type(hook).__module__, type(net).__module__)
     ''')
     assert out.split() == ['realbasicvsr_plugin.engine.hooks.dynamic_refinement_hook',
-                           'realbasicvsr_plugin.models.losses.cleaning_loss']
+                           'realbasicvsr_plugin.models.realbasicvsr_net']
 
 
 def test_version_is_exposed():

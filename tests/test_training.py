@@ -10,12 +10,8 @@ from mmengine.runner import Runner
 
 from realbasicvsr_plugin.models import RealBasicVSRNet, load_checkpoint
 
-from tiny_training import CONFIGS, REPO, make_frames, tiny_config
+from tiny_training import CONFIGS, REPO, STAGE2_OFFLINE, make_frames, tiny_config
 
-# offline and small: random VGG features (two layers), a narrow discriminator
-STAGE2_OFFLINE = (",\n                   perceptual_loss=dict(pretrained=None, "
-                  "layer_weights={'2': 0.1, '7': 0.1}),\n"
-                  "                   discriminator=dict(mid_channels=4)")
 
 
 @pytest.fixture(scope='module')

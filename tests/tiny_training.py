@@ -1,12 +1,19 @@
 """Tiny data and configs for training tests: real components, toy sizes, no downloads."""
 import textwrap
 from pathlib import Path
+from typing import Optional
 
 import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / 'configs'
+
+# model_extra for stage 2, offline and small: random VGG features (two layers), a narrow
+# discriminator
+STAGE2_OFFLINE = (",\n                   perceptual_loss=dict(pretrained=None, "
+                  "layer_weights={'2': 0.1, '7': 0.1}),\n"
+                  "                   discriminator=dict(mid_channels=4)")
 
 
 def smooth_frame(rng: np.random.Generator, h: int, w: int, shift: int) -> np.ndarray:
@@ -37,23 +44,43 @@ def make_frames(root: Path, clips: int = 2, frames: int = 4, size=(64, 64), seed
     return root
 
 
+def tiny_editor_checkpoint(path: Path, **generator) -> Path:
+    """An editor checkpoint (generator + generator_ema) of a RealBasicVSR with random weights."""
+    import torch
+    from realbasicvsr_plugin.registry import MODELS
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='RealBasicVSR', generator=dict(type='RealBasicVSRNet', **generator),
+        pixel_loss=dict(type='L1Loss'), is_use_ema=True,
+        data_preprocessor=dict(type='DataPreprocessor', mean=[0.] * 3, std=[255.] * 3)))
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return path
+
+
 def tiny_config(base: Path, train_root: Path, val_root: Path, work_dir: Path, max_iters: int = 2,
-                val_interval: int = 2, extra: str = '', model_extra: str = '') -> str:
+                val_interval: int = 2, extra: str = '', model_extra: str = '',
+                probe_dir: Optional[Path] = None) -> str:
     """A config that inherits a shipped config and shrinks it to toy sizes.
 
     Overrides: a tiny generator without pretrained SPyNet, offline perceptual weights, a light
     LQ synthesis (area downsampling; the degradation transforms have tests of their own), tiny
-    data sets, CPU-sized loaders and a short schedule.
+    data sets, CPU-sized loaders and a short schedule. With ``probe_dir`` the probes of
+    ``training_probes.py`` record the samples each process loads and each rank's weights there.
     """
-    return textwrap.dedent(f'''
+    probe = probe_hook = ''
+    if probe_dir is not None:
+        probe = f"dict(type='RecordSample', log_dir={str(probe_dir)!r}),"
+        probe_hook = f"dict(type='DumpWeightsHook', out_dir={str(probe_dir)!r}),"
+    text = textwrap.dedent(f'''
         _base_ = {str(base)!r}
         work_dir = {str(work_dir)!r}
         model = dict(
             generator=dict(mid_channels=4, num_propagation_blocks=1, num_cleaning_blocks=1,
-                           spynet_pretrained=None){model_extra})
+                           spynet_pretrained=None, min_size=32){model_extra})
         train_pipeline = [
             dict(type='GenerateSegmentIndices', interval_list=[1]),
             dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+            {probe}
             dict(type='SetValues', dictionary=dict(scale=4)),
             dict(type='FixedCrop', keys=['gt'], crop_size=(64, 64)),
             dict(type='MirrorSequence', keys=['gt']),
@@ -83,9 +110,13 @@ def tiny_config(base: Path, train_root: Path, val_root: Path, work_dir: Path, ma
         custom_hooks = [
             dict(type='ExponentialMovingAverageHook', module_keys=('generator_ema', ),
                  interval=1, interp_cfg=dict(momentum=0.999)),
-            dict(type='DynamicRefinementHook', test_thres=1.5, max_passes=3)]
+            dict(type='DynamicRefinementHook', test_thres=1.5, max_passes=3),
+            {probe_hook}]
         visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
-        model_wrapper_cfg = None
         load_from = None
         randomness = dict(seed=0)
-    ''') + textwrap.dedent(extra)
+    ''')
+    if probe_dir is not None:
+        text += ("custom_imports = dict(imports=['realbasicvsr_plugin', 'training_probes'], "
+                 "allow_failed_imports=False)\n")
+    return text + textwrap.dedent(extra)

@@ -3,9 +3,9 @@ import copy
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
-from mmcv.transforms import BaseTransform
+from mmcv.transforms import BaseTransform, Compose
 
-from realbasicvsr_plugin.registry import TRANSFORMS
+from realbasicvsr_plugin.registry import SCOPE, TRANSFORMS
 from .degradation_params import check_keys
 
 DegradationCfg = Union[dict, Callable, Sequence[Union[dict, Callable]]]
@@ -49,25 +49,22 @@ class DegradationsWithShuffle(BaseTransform):
                              f'[0, {len(self.degradations)}), got {shuffle_idx!r}')
         self.shuffle_idx = [int(i) for i in shuffle_idx]
 
-    def _build(self, entry: DegradationCfg) -> Union[Callable, List[Callable]]:
-        """Build one entry: a config, a transform, or a group of them."""
+    def _build(self, entry: DegradationCfg) -> Callable:
+        """Build one entry: a config, a transform, or a group of them (a ``Compose``)."""
         if isinstance(entry, (list, tuple)):
-            return [self._build(sub) for sub in entry]
+            return Compose([self._build(sub) for sub in entry])
         if callable(entry):
             return entry
         if not isinstance(entry, dict) or 'type' not in entry:
             raise TypeError(f'{type(self).__name__}: each degradation must be a transform config '
                             f'with a "type", a transform, or a list of them; got {entry!r}')
         cfg = copy.deepcopy(entry)
-        type_name = cfg.pop('type')
-        if isinstance(type_name, str):
-            transform_cls = TRANSFORMS.get(type_name)
-            if transform_cls is None:
-                raise KeyError(f'{type(self).__name__}: unknown transform type {type_name!r}')
-        else:
-            transform_cls = type_name
         cfg.setdefault('keys', list(self.keys))
-        return transform_cls(**cfg)
+        if isinstance(cfg['type'], str):
+            if TRANSFORMS.get(cfg['type']) is None:
+                raise KeyError(f"{type(self).__name__}: unknown transform type {cfg['type']!r}")
+            cfg.setdefault('_scope_', SCOPE)  # the plugin's transforms first, whatever the scope
+        return TRANSFORMS.build(cfg)
 
     def order(self) -> List[int]:
         """Draw the order of one call.
@@ -91,20 +88,10 @@ class DegradationsWithShuffle(BaseTransform):
             dict: The degraded results.
         """
         for index in self.order():
-            results = self._apply(self.degradations[index], results)
+            results = self.degradations[index](results)
             if results is None:
                 return None
         return results
-
-    def _apply(self, entry: Union[Callable, list], results: Optional[dict]) -> Optional[dict]:
-        """Apply one entry; a group applies its members in order."""
-        if isinstance(entry, list):
-            for member in entry:
-                results = self._apply(member, results)
-                if results is None:
-                    return None
-            return results
-        return entry(results)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(degradations={self.degradations}, keys={self.keys}, '

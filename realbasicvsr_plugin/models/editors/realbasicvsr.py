@@ -1,22 +1,24 @@
 """The RealBasicVSR editor: losses, two-stage training and EMA around RealBasicVSRNet.
 
-Reuses MMagic's ``RealBasicVSR`` (itself Real-ESRGAN's GAN training loop with an EMA generator) and
-changes what the paper and the host's defects call for:
+Reuses MMagic's ``RealBasicVSR`` (itself Real-ESRGAN's GAN training loop with an EMA generator)
+and changes only how the ground truth of each loss is extracted:
 
-* the cleaning loss gets the HR ground truth and the plugin's :class:`CleaningLoss` downsamples
-  it by the generator's own scale (MMagic hard-codes 0.25, x4 only); a loss from MMagic (which
-  expects an already downsampled target) still gets one, downsampled here with area interpolation;
-* the unsharp-masked ground truth is only read when a loss is configured to use it;
-* stage 2 freezes the cleaning module through the generator's ``is_fix_cleaning``: it then runs
-  without autograd, so the perceptual and GAN losses cannot reach it.
+* the cleaning loss (paper Eq. 3) compares the cleaned LR frames with the ground truth
+  area-downsampled by the generator's own scale (MMagic hard-codes 0.25, x4 only); the loss itself
+  is MMagic's ``CharbonnierLoss`` (paper), ``L1Loss`` or ``MSELoss`` and only penalises;
+* the unsharp-masked ground truth is only read when a loss is configured to use it.
+
+Stage 2 freezes the cleaning module through the generator's ``is_fix_cleaning``: it then runs
+without autograd, so the perceptual and GAN losses cannot reach it.
 
 Stage 1 (paper): pixel + cleaning Charbonnier losses. Stage 2: adds perceptual (weight 1) and
 adversarial (5e-2) losses with Real-ESRGAN's UNet discriminator.
 """
+import torch.nn.functional as F
 from mmagic.models.editors.real_basicvsr import RealBasicVSR as MMagicRealBasicVSR
+from mmengine.model import is_model_wrapper
 
 from realbasicvsr_plugin.registry import MODELS
-from ..losses.cleaning_loss import CleaningLoss, downsample_gt
 
 
 @MODELS.register_module()
@@ -31,6 +33,12 @@ class RealBasicVSR(MMagicRealBasicVSR):
     dynamic refinement that :class:`DynamicRefinementHook` switches on.
     """
 
+    @property
+    def scale(self) -> int:
+        """The generator's upsampling factor (4 for MMagic's generator, which is x4 only)."""
+        generator = self.generator.module if is_model_wrapper(self.generator) else self.generator
+        return getattr(generator, 'scale', 4)
+
     def extract_gt_data(self, data_samples):
         """Ground truth for each loss.
 
@@ -39,8 +47,9 @@ class RealBasicVSR(MMagicRealBasicVSR):
                 and, when a loss uses it, ``gt_unsharp`` on the 0-255 scale.
 
         Returns:
-            tuple: ``gt_pixel``, ``gt_percep``, ``gt_gan`` as (n*t, c, H, W) and ``gt_clean``
-            (n, t, c, H, W) at full resolution (``None`` without a cleaning loss).
+            tuple: ``gt_pixel``, ``gt_percep``, ``gt_gan`` as (n*t, c, H, W) and ``gt_clean``,
+            the pixel-loss ground truth area-downsampled by the generator's scale,
+            (n, t, c, H/s, W/s) (``None`` without a cleaning loss).
         """
         gt = data_samples.gt_img
         uses_sharpened = (self.is_use_sharpened_gt_in_pixel or self.is_use_sharpened_gt_in_percep
@@ -49,29 +58,14 @@ class RealBasicVSR(MMagicRealBasicVSR):
         gt_pixel = sharp if self.is_use_sharpened_gt_in_pixel else gt
         gt_percep = sharp if self.is_use_sharpened_gt_in_percep else gt
         gt_gan = sharp if self.is_use_sharpened_gt_in_gan else gt
-        gt_clean = gt_pixel if self.cleaning_loss else None
+        gt_clean = None
+        if self.cleaning_loss:
+            n, t, c, h, w = gt_pixel.shape
+            scale = self.scale
+            if h % scale or w % scale:
+                raise ValueError(f'RealBasicVSR: the ground truth ({h}x{w}) is not a multiple of '
+                                 f'the generator scale {scale}; crop the GT to a multiple of it')
+            gt_clean = F.interpolate(gt_pixel.flatten(0, 1), size=(h // scale, w // scale),
+                                     mode='area').view(n, t, c, h // scale, w // scale)
         flat = [x.flatten(0, 1) for x in (gt_pixel, gt_percep, gt_gan)]
         return flat[0], flat[1], flat[2], gt_clean
-
-    def g_step(self, batch_outputs, batch_gt_data):
-        """Generator losses: pixel, perceptual and GAN (MMagic's), and the cleaning loss.
-
-        Args:
-            batch_outputs (tuple): HR outputs (n, t, c, H, W) and cleaned LR frames
-                (n, t, c, h, w).
-            batch_gt_data (tuple): See :meth:`extract_gt_data`.
-
-        Returns:
-            dict: Losses by name.
-        """
-        gt_pixel, gt_percep, gt_gan, gt_clean = batch_gt_data
-        outputs, cleaned = batch_outputs
-        losses = super(MMagicRealBasicVSR, self).g_step(
-            batch_outputs=outputs.view(gt_pixel.shape),
-            batch_gt_data=(gt_pixel, gt_percep, gt_gan))
-        if self.cleaning_loss:
-            target = gt_clean
-            if not isinstance(self.cleaning_loss, CleaningLoss):
-                target = downsample_gt(gt_clean, cleaned.shape[-2:])
-            losses['loss_clean'] = self.cleaning_loss(cleaned, target)
-        return losses

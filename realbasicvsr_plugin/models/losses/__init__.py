@@ -1,4 +1,4 @@
-from .cleaning_loss import CleaningLoss, downsample_gt
+"""Losses of the plugin (the cleaning loss is MMagic's CharbonnierLoss on the downsampled GT)."""
 from .perceptual_loss import PerceptualLoss
 
-__all__ = ['CleaningLoss', 'downsample_gt', 'PerceptualLoss']
+__all__ = ['PerceptualLoss']
