@@ -14,7 +14,7 @@ from typing import Iterable, Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from .atomic_output import AtomicOutput
+from .atomic_output import AtomicOutput, FrameFileTest
 from .audio_track import AudioTrackCopier
 from .errors import InferenceError
 from .frame_readers import IMAGE_EXTENSIONS
@@ -80,9 +80,11 @@ class FrameWriter(metaclass=ABCMeta):
     is_dir = False
 
     def __init__(self, path: Union[str, Path], overwrite: bool = False,
-                 inputs: Iterable[Union[str, Path]] = ()) -> None:
+                 inputs: Iterable[Union[str, Path]] = (),
+                 frame_files: Optional[FrameFileTest] = None) -> None:
         self.path = Path(path)
-        self.output = AtomicOutput(self.path, self.is_dir, overwrite=overwrite, inputs=inputs)
+        self.output = AtomicOutput(self.path, self.is_dir, overwrite=overwrite, inputs=inputs,
+                                   frame_files=frame_files)
         self.frames_written = 0
 
     @abstractmethod
@@ -138,24 +140,33 @@ class PngFolderWriter(FrameWriter):
         overwrite (bool): Replace an existing folder (only once the new one is complete).
         inputs (Iterable[str | Path]): Input paths that must not be written over.
         compression (int): PNG compression level, 0-9. Defaults to 3.
+        frame_files (FrameFileTest, optional): The names of the frame files this run writes;
+            ``overwrite`` replaces an existing folder only if it holds nothing else (see
+            :class:`AtomicOutput`).
     """
 
     is_dir = True
 
     def __init__(self, path: Union[str, Path], overwrite: bool = False,
-                 inputs: Iterable[Union[str, Path]] = (), compression: int = 3) -> None:
+                 inputs: Iterable[Union[str, Path]] = (), compression: int = 3,
+                 frame_files: Optional[FrameFileTest] = None) -> None:
         if not 0 <= compression <= 9:
             raise InferenceError(f'PNG compression must be in 0..9, got {compression}')
-        super().__init__(path, overwrite, inputs)
+        super().__init__(path, overwrite, inputs, frame_files)
         self.compression = compression
 
     def write(self, image: np.ndarray, name: Optional[str] = None) -> None:
         name = name if name is not None else f'{self.frames_written:08d}'
         file = self.output.temp_path / f'{name}.png'
-        ok = cv2.imwrite(str(file), np.ascontiguousarray(image[..., ::-1]),
-                         [cv2.IMWRITE_PNG_COMPRESSION, self.compression])
+        ok, data = cv2.imencode('.png', np.ascontiguousarray(image[..., ::-1]),
+                                [cv2.IMWRITE_PNG_COMPRESSION, self.compression])
         if not ok:
-            raise InferenceError(f"could not write '{self.path / file.name}'")
+            raise InferenceError(f"could not encode frame '{file.name}' of '{self.path}' as PNG")
+        try:  # written here rather than by OpenCV, which does not say why a write failed
+            file.write_bytes(data.tobytes())
+        except OSError as err:
+            raise InferenceError(f"cannot write output '{self.path}': {err.strerror} (writing "
+                                 f"frame '{file}')") from err
         self.frames_written += 1
 
 

@@ -15,13 +15,14 @@ from typing import Optional, Tuple, Union
 
 from torch import nn
 
-from .atomic_output import check_output_path
+from .atomic_output import check_output_path, frame_file_test, reserve_output
 from .cancellation import check_termination
 from .errors import InferenceError
 from .frame_readers import VideoFileReader, open_frame_reader
 from .frame_writers import (FrameWriter, PngFolderWriter, SingleImageWriter, VideoFileWriter,
                             output_kind)
 from .model_loading import load_model
+from .option_checks import check_fps, check_options, check_tile_for_model
 from .streaming_inferencer import StreamingInferencer, check_precision, resolve_device, to_uint8
 
 #: Built-in defaults of the streaming settings (overridden by a config's ``inference_cfg``).
@@ -136,6 +137,7 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
     Returns:
         InferenceSummary: What was written.
     """
+    check_options(dict(locals()))  # types and ranges, before anything is opened
     began = time.perf_counter()
     input, output = Path(input), Path(output)
     kind = output_kind(output)
@@ -143,7 +145,9 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
     dev = resolve_device(device)
     check_precision(precision, dev)
 
-    with open_frame_reader(input, start, end) as reader:
+    with open_frame_reader(input, start, end) as reader, \
+            reserve_output(output, kind == 'frames', overwrite, [input],
+                           _frame_files(reader)):  # before any model work
         if kind == 'image' and reader.num_frames not in (None, 1):
             raise InferenceError(f"output '{output}' is a single image but the input has "
                                  f'{reader.num_frames} frames; give a folder or a video path')
@@ -155,6 +159,8 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
                                    tile_overlap=tile_overlap, refine_threshold=refine_threshold,
                                    max_passes=max_passes, codec=codec, crf=crf, bitrate=bitrate,
                                    pix_fmt=pix_fmt, fps=fps))
+        check_options(opts)  # the config's inference_cfg too
+        check_tile_for_model(opts['tile'], model)
         inferencer = StreamingInferencer(
             model, device=dev, precision=precision, max_seq_len=opts['max_seq_len'],
             overlap=opts['overlap'], tile=opts['tile'], tile_overlap=opts['tile_overlap'],
@@ -190,6 +196,11 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
                                 audio=audio_mode, mean_passes=inferencer.mean_passes())
 
 
+def _frame_files(reader):
+    """The names of the frame files a folder output of ``reader`` gets."""
+    return frame_file_test(f.stem for f in getattr(reader, 'files', ()))
+
+
 def _checked(reader):
     """The reader's frames, stopping at a requested termination before each one."""
     for frame in reader:
@@ -202,14 +213,11 @@ def _open_writer(kind: str, output: Path, reader, size: Tuple[int, int], opts: d
     """Create the writer for ``kind``, checking the encoder settings before any work."""
     if kind == 'frames':
         return PngFolderWriter(output, overwrite=overwrite, inputs=[input],
-                               compression=png_compression)
+                               compression=png_compression, frame_files=_frame_files(reader))
     if kind == 'image':
         return SingleImageWriter(output, overwrite=overwrite, inputs=[input])
-    rate = opts['fps'] or reader.fps or IMAGE_SEQUENCE_FPS
-    try:
-        rate = Fraction(rate).limit_denominator(1001000)
-    except (TypeError, ValueError):
-        raise InferenceError(f"--fps: cannot read '{opts['fps']}' as a number") from None
+    rate = check_fps(opts['fps']) or Fraction(reader.fps or IMAGE_SEQUENCE_FPS
+                                              ).limit_denominator(1001000)
     audio_source = None
     audio_start, audio_end = 0.0, None
     if audio and isinstance(reader, VideoFileReader):
