@@ -162,15 +162,16 @@ def check_options(options: Mapping[str, Any]) -> None:
             _check_int(name, options[name])
     start, end = options.get('start') or 0, options.get('end')
     if end is not None and end <= start:
-        raise InferenceError(f'end ({end}) must be greater than start ({start})', param='end')
+        raise InferenceError(f'end ({end}) must be greater than start ({start})',
+                             param=('end', 'start'))
     max_seq_len, overlap = options.get('max_seq_len'), options.get('overlap')
     if max_seq_len and overlap is not None and overlap >= max_seq_len:
         raise InferenceError(f'overlap ({overlap}) must be smaller than max_seq_len '
-                             f'({max_seq_len})', param='overlap')
+                             f'({max_seq_len})', param=('overlap', 'max_seq_len'))
     tile, tile_overlap = options.get('tile'), options.get('tile_overlap')
     if tile and tile_overlap is not None and 2 * tile_overlap > tile:
         raise InferenceError(f'tile_overlap ({tile_overlap}) must be at most half of tile '
-                             f'({tile // 2})', param='tile_overlap')
+                             f'({tile // 2})', param=('tile_overlap', 'tile'))
     bitrate = options.get('bitrate')
     if bitrate is not None and (isinstance(bitrate, bool)
                                 or not isinstance(bitrate, (str, numbers.Integral))):
