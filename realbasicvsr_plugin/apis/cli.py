@@ -23,6 +23,7 @@ Exit statuses, one rule:
 """
 import argparse
 import contextlib
+import logging
 import re
 import signal
 import sys
@@ -203,10 +204,23 @@ def _stop_on_signals() -> Iterator[None]:
         reset_termination()
 
 
+class _Collect(logging.Handler):
+    """A logging handler that keeps the records instead of printing them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: List[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @contextlib.contextmanager
 def _quiet_libraries(debug: bool) -> Iterator[list]:
-    """Hold back Python warnings (torch's UserWarnings, ...) and FFmpeg's own log lines, so that
-    an error is the one line the command prints; the warnings are returned for a successful run.
+    """Hold back Python warnings (torch's UserWarnings, ...) and FFmpeg's log lines (which PyAV
+    hands to the ``libav`` logger, printed by Python's last-resort handler when nothing else
+    takes them), so that an error is the one line the command prints; the warnings are returned
+    for a successful run.
 
     Args:
         debug (bool): Let everything through (``--debug``).
@@ -217,16 +231,17 @@ def _quiet_libraries(debug: bool) -> Iterator[list]:
     if debug:
         yield []
         return
-    import av.logging
-
-    level = av.logging.get_level()
-    av.logging.set_level(av.logging.PANIC)  # the readers capture what they need themselves
+    logger = logging.getLogger('libav')
+    collect, propagate = _Collect(), logger.propagate
+    logger.addHandler(collect)
+    logger.propagate = False
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('default')
             yield caught
     finally:
-        av.logging.set_level(level)
+        logger.removeHandler(collect)
+        logger.propagate = propagate
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -15,9 +15,10 @@ from torch import nn
 
 from .errors import InferenceError
 
-#: Output frame rates that encode and decode correctly (frames per second, inclusive). Above
-#: about a thousand, MP4 files written by FFmpeg decode to fewer frames or none; below a
-#: hundredth the frame durations overflow some containers' time stamps.
+#: Output frame rates that every container takes (frames per second, inclusive). Above 1000,
+#: Matroska's millisecond time stamps no longer tell frames apart (and #19 saw an MP4 decode to
+#: no frames at 100000); FFmpeg's MP4 muxer refuses rates from about 1e-5 down (measured with
+#: PyAV 18). One frame per 100 s to 1000 frames per second keeps well inside both.
 FPS_RANGE = (Fraction(1, 100), Fraction(1000))
 
 #: The most cleaning passes one may ask for (each pass runs the whole cleaning module again;
