@@ -113,7 +113,7 @@ def check_output_path(path: Union[str, Path], is_dir: bool, overwrite: bool = Fa
     path = Path(path)
     if str(path) == '-':
         raise InferenceError("output '-': writing to standard output is not supported; give a "
-                             'file or folder name', param='output')
+                             'file or folder name')
     resolved = path.resolve()
     for source in inputs:
         source = Path(source)
@@ -141,8 +141,7 @@ def check_output_path(path: Union[str, Path], is_dir: bool, overwrite: bool = Fa
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise InferenceError(f"cannot write output '{path}': '{parent}' is not a folder",
-                                     param='output')
+                raise InferenceError(f"cannot write output '{path}': '{parent}' is not a folder")
             break
 
 
@@ -307,7 +306,7 @@ class AtomicOutput:
         except OSError as err:
             self.discard()
             raise InferenceError(f"cannot write output '{self.path}': "
-                                 f'{err.strerror or err}', param='output') from err
+                                 f'{err.strerror or err}') from err
         except BaseException:
             self.discard()
             raise

@@ -159,8 +159,8 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
                                    tile_overlap=tile_overlap, refine_threshold=refine_threshold,
                                    max_passes=max_passes, codec=codec, crf=crf, bitrate=bitrate,
                                    pix_fmt=pix_fmt, fps=fps))
-        check_options(opts)  # the config's inference_cfg too
         check_tile_for_model(opts['tile'], model)
+        check_options(opts)  # the config's inference_cfg too
         inferencer = StreamingInferencer(
             model, device=dev, precision=precision, max_seq_len=opts['max_seq_len'],
             overlap=opts['overlap'], tile=opts['tile'], tile_overlap=opts['tile_overlap'],

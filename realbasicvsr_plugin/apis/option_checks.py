@@ -171,8 +171,8 @@ def check_options(options: Mapping[str, Any]) -> None:
                              f'({max_seq_len})', param=('overlap', 'max_seq_len'))
     tile, tile_overlap = options.get('tile'), options.get('tile_overlap')
     if tile and tile_overlap is not None and 2 * tile_overlap > tile:
-        raise InferenceError(f'tile_overlap ({tile_overlap}) must be at most half of tile '
-                             f'({tile // 2})', param=('tile_overlap', 'tile'))
+        raise InferenceError(f'tile_overlap must be at most half of tile ({tile // 2} for a '
+                             f'tile of {tile}), got {tile_overlap}', param=('tile_overlap', 'tile'))
     bitrate = options.get('bitrate')
     if bitrate is not None and (isinstance(bitrate, bool)
                                 or not isinstance(bitrate, (str, numbers.Integral))):
