@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,6 @@ BAD_VALUES = [
     (['--tile', '-1'], '--tile must be >= 0'),
     (['--max-passes', '0'], '--max-passes must be in 1..20'),
     (['--max-passes', '1000000'], '--max-passes must be in 1..20'),
-    (['--crf', '99'], '--crf must be in 0..63'),
     (['--png-compression', '12'], '--png-compression must be in 0..9'),
     (['--start', '-1'], '--start must be >= 0'),
     (['--start', '4', '--end', '2'], '--end (2) must be greater than --start (4)'),
@@ -68,20 +68,32 @@ def test_bad_values_fail_up_front_with_status_1(extra, message, clip, model, tmp
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize('extra', [['--fps', 'fast'], ['--tile', '3.5'], ['--no-such-flag'],
-                                   ['--crf', '5', '--bitrate', '1M']])
-def test_a_malformed_command_line_is_argparse_status_2(extra, clip, model, tmp_path, capsys):
+@pytest.mark.parametrize('malformed,out_of_range', [
+    (['--max-passes', 'x'], ['--max-passes', '0']),
+    (['--tile', '3.5'], ['--tile', '-1']),
+    (['--png-compression', 'high'], ['--png-compression', '12']),
+    (['--fps', 'fast'], ['--fps', '0']),
+    (['--no-such-flag'], ['--crf', '-1']),
+])
+def test_one_rule_for_exit_statuses(malformed, out_of_range, clip, model, tmp_path, capsys):
+    """2: the command line is malformed (argparse's usage); 1: a value out of its range."""
     with pytest.raises(SystemExit) as info:
-        main([str(clip), str(tmp_path / 'o.mp4'), *model, *extra])
+        main([str(clip), str(tmp_path / 'o.mp4'), *model, *malformed])
     assert info.value.code == 2
     assert 'usage: realbasicvsr' in capsys.readouterr().err
+    assert main([str(clip), str(tmp_path / 'o.mp4'), *model, *out_of_range]) == 1
+    err = capsys.readouterr().err
+    assert 'usage:' not in err and err.startswith(f'realbasicvsr: error: {out_of_range[0]} ')
 
 
-@pytest.mark.parametrize('fps', [FPS_RANGE[0], FPS_RANGE[1]])
-def test_the_ends_of_the_frame_rate_range_work(fps, clip, tmp_path):
-    out = tmp_path / 'o.mkv'
-    super_resolve(clip, out, model=tiny_net(), fps=fps, audio=False)
-    assert len(read_video(out)) == 3
+def test_the_ends_of_the_frame_rate_range_work_and_beyond_them_is_refused(clip, tmp_path):
+    for fps in FPS_RANGE:
+        out = tmp_path / f'{float(fps)}.mkv'
+        super_resolve(clip, out, model=tiny_net(), fps=fps, audio=False)
+        assert len(read_video(out)) == 3
+    for fps in (FPS_RANGE[0] / 2, FPS_RANGE[1] + 1):
+        with pytest.raises(InferenceError, match='fps must be between'):
+            super_resolve(clip, tmp_path / 'beyond.mkv', model=tiny_net(), fps=fps)
 
 
 @pytest.mark.parametrize('kwargs,param,words', [
@@ -122,15 +134,45 @@ def test_the_api_names_parameters_and_the_command_line_names_flags(clip, model, 
     assert out.read_bytes() == b'existing'
 
 
-def test_library_noise_does_not_precede_the_one_error_line(model, tmp_path):
-    """FFmpeg's own log lines (C-level stderr) and Python warnings are held back."""
-    garbage = tmp_path / 'garbage.mp4'
-    garbage.write_bytes(b'\x00\x00\x00\x18ftypmp42' + os.urandom(4000))
+def test_ffmpeg_log_lines_do_not_precede_the_one_error_line(model, tmp_path):
+    """FFmpeg's decoder logs from its threads (``Invalid NAL unit size``) are held back."""
+    full = write_video(tmp_path / 'full.mp4', moving_frames(t=30, seed=1), lossless=False,
+                       options={'movflags': 'faststart'})
+    cut = tmp_path / 'cut.mp4'
+    cut.write_bytes(full.read_bytes()[:len(full.read_bytes()) // 2])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO),
                                                        os.environ.get('PYTHONPATH', '')]))
-    done = subprocess.run([sys.executable, '-m', 'realbasicvsr_command', str(garbage),
+    done = subprocess.run([sys.executable, '-m', 'realbasicvsr_command', str(cut),
                            str(tmp_path / 'o.mp4'), *model], capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 1
     assert done.stderr.count('\n') == 1 and done.stderr.startswith('realbasicvsr: error: '), \
         done.stderr
+    assert 'cut.mp4' in done.stderr
+
+
+def test_python_warnings_do_not_precede_the_one_error_line(clip, model, tmp_path, capsys,
+                                                           monkeypatch):
+    def model_fn(self, lqs):
+        warnings.warn('a library complains', UserWarning)
+        raise RuntimeError('then it fails')
+
+    monkeypatch.setattr(StreamingInferencer, 'model_fn', model_fn)
+    assert main([str(clip), str(tmp_path / 'o.mp4'), *model]) == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'then it fails' in err and 'complains' not in err, err
+
+
+def test_warnings_of_a_successful_run_follow_as_one_line_each(clip, model, tmp_path, capsys,
+                                                              monkeypatch):
+    original = StreamingInferencer.model_fn
+
+    def model_fn(self, lqs):
+        warnings.warn('a library complains\non two lines', UserWarning)
+        return original(self, lqs)
+
+    monkeypatch.setattr(StreamingInferencer, 'model_fn', model_fn)
+    assert main([str(clip), str(tmp_path / 'o.mp4'), *model]) == 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0] == 'realbasicvsr: warning: UserWarning: a library complains on two lines'
+    assert lines[1].startswith('realbasicvsr: wrote 3 frame(s)') and len(lines) == 2
