@@ -89,7 +89,7 @@ def check_fps(fps: Any) -> Optional[Fraction]:
     low, high = FPS_RANGE
     if not low <= rate <= high:
         raise InferenceError(f'fps must be between {float(low):g} and {float(high):g} frames '
-                             f'per second, got {fps:g}', param='fps')
+                             f'per second, got {float(fps):g}', param='fps')
     return rate
 
 
