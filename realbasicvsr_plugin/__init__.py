@@ -5,26 +5,34 @@ Importing the package registers its components in the plugin's own child registr
 left untouched.
 """
 import os
+import warnings
+from pathlib import Path
 
-# albumentations (imported by MMagic's transforms) asks PyPI for a newer version at every import;
-# offline that is a delay and a warning, and it is never what a user of this plugin wants.
-os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
+from .version import __version__
 
-import warnings  # noqa: E402
-
-from .version import __version__  # noqa: E402
-
-# MMagic 1.2.0 and the diffusers it imports emit deprecation warnings at import time that say
-# nothing to a user of this plugin (np.bool8, torch's _register_pytree_node); keep them out of the
-# command line's output. Warnings raised later, by code that runs, are untouched.
-with warnings.catch_warnings():
-    warnings.filterwarnings('ignore', category=FutureWarning)
-    warnings.filterwarnings('ignore', category=DeprecationWarning)
-    warnings.filterwarnings('ignore', message='.*pkg_resources.*')
-    from . import registry  # noqa: F401  (must come before the components register)
-    from . import datasets, engine, evaluation, models  # noqa: F401,E402
-
-from pathlib import Path  # noqa: E402
+# Global state is changed only for the duration of these imports, each for one reason:
+# * NO_ALBUMENTATIONS_UPDATE: albumentations (imported by MMagic's transforms) asks PyPI for a
+#   newer version when it is imported, a delay and a warning offline; the variable is set only
+#   while it is imported here, and only if the user has not set it;
+# * the warning filters: MMagic 1.2.0 and the diffusers it imports emit deprecation warnings at
+#   import time that say nothing to a user of this plugin (np.bool8, torch's
+#   _register_pytree_node); catch_warnings restores the caller's filters afterwards.
+# (Importing ``models`` also extends torch's unpickling allowlist, for MMEngine's own
+# checkpoints: see the comment at the end of models/checkpoint.py.)
+_set_env = 'NO_ALBUMENTATIONS_UPDATE' not in os.environ
+if _set_env:
+    os.environ['NO_ALBUMENTATIONS_UPDATE'] = '1'
+try:
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', category=FutureWarning)
+        warnings.filterwarnings('ignore', category=DeprecationWarning)
+        warnings.filterwarnings('ignore', message='.*pkg_resources.*')
+        from . import registry  # noqa: F401  (must come before the components register)
+        from . import datasets, engine, evaluation, models  # noqa: F401
+finally:
+    if _set_env:
+        os.environ.pop('NO_ALBUMENTATIONS_UPDATE', None)
+del _set_env
 
 
 def config_dir() -> Path:

@@ -5,13 +5,11 @@ Same as the ``realbasicvsr`` command; see ``python scripts/inference.py --help``
 docs/inference.md.
 """
 import sys
-import warnings
-
-with warnings.catch_warnings():
-    # MMagic's dependencies (diffusers, timm) print deprecation notices when imported; they are
-    # not the user's concern and would bury the command's one-line messages.
-    warnings.simplefilter('ignore')
-    from realbasicvsr_plugin.apis.cli import main
+from pathlib import Path
 
 if __name__ == '__main__':
+    # the entry point sits at the top of the source tree (installed as a top-level module)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from realbasicvsr_command import main
+
     sys.exit(main())

@@ -225,10 +225,11 @@ def test_existing_output_is_replaced_only_with_overwrite(media, model, tmp_path,
     code, err = run_cli([media['video'], out, *model, '--overwrite'], capsys)
     assert code == 0, err
     assert len(read_video(out)) == 6
-    # a frames folder too
+    # a frames folder too (holding only frames of the kind the command writes)
     folder = tmp_path / 'frames_out'
     folder.mkdir()
-    (folder / 'old.png').write_bytes(b'old')
+    (folder / '00000.png').write_bytes(b'old')
+    (folder / '00000099.png').write_bytes(b'old')
     assert run_cli([media['frames'], folder, *model], capsys)[0] == 1
     assert run_cli([media['frames'], folder, *model, '--overwrite'], capsys)[0] == 0
     assert sorted(p.name for p in folder.iterdir()) == [f'{i:05d}.png' for i in range(6)]

@@ -26,10 +26,12 @@ def test_wheel_ships_the_configs_and_the_package(tmp_path):
                      # the main job's defaults: the demo model and the low-quality clip
                      'realbasicvsr_plugin/weights/realbasicvsr_demo.pth',
                      'realbasicvsr_plugin/weights/realbasicvsr_demo_config.py',
-                     'realbasicvsr_plugin/demo/coffee_lq.mp4'):
+                     'realbasicvsr_plugin/demo/coffee_lq.mp4',
+                     # the command's entry point, outside the package (see its docstring)
+                     'realbasicvsr_command.py'):
         assert expected in names, expected
     entry = [n for n in names if n.endswith('entry_points.txt')]
-    assert entry and 'realbasicvsr = realbasicvsr_plugin.apis.cli:main' in \
+    assert entry and 'realbasicvsr = realbasicvsr_command:main' in \
         zipfile.ZipFile(wheel).read(entry[0]).decode()
 
 

@@ -7,51 +7,52 @@ Examples::
     realbasicvsr frames_in/ output.mkv --fps 30 --codec libx265 --crf 20
     realbasicvsr big.mp4 out.mp4 --device cuda --fp16 --tile 256 --max-seq-len 20
 
-A problem with the input, output or options is reported as one line on stderr with exit
-status 1 (130 after Ctrl-C, 143 after SIGTERM, with the unfinished output removed);
-``--debug`` shows the traceback instead.
+Exit statuses, one rule:
+
+* 0: the output was written;
+* 2: the command line itself is malformed (an unknown option, a missing argument, a value that
+  is not a number where one is expected, two options that exclude each other): argparse's usage
+  line and message;
+* 1: the command line is well formed but the command refuses or fails: a bad input or output
+  path, an option value outside its working range (``--fps 100000``, ``--tile 3``), a model that
+  does not load, a failure while running: one line on stderr, naming the file or the flag;
+* 130 after Ctrl-C (SIGINT), 143 after SIGTERM: acted on within about a second (see
+  :mod:`.cancellation`), with the unfinished output removed.
+
+``--debug`` shows tracebacks, Python warnings and FFmpeg's log instead of the one line.
 """
 import argparse
 import contextlib
+import logging
 import re
 import signal
 import sys
 import threading
+import warnings
 from typing import Iterator, List, Optional
 
-from .cancellation import (Terminated, check_termination, request_termination,
-                           reset_termination)
+from .cancellation import check_termination, request_stop, reset_termination
 from .errors import InferenceError
 from .inference import INFERENCE_DEFAULTS
+from .option_checks import FPS_RANGE, MAX_PASSES_LIMIT
 
 PROG = 'realbasicvsr'
 
 
-def _non_negative_int(text: str) -> int:
+def _whole_number(text: str) -> int:
+    """Parse a whole number (its range is checked with the other options, see module doc)."""
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'expected a number >= 0, got {value}')
-    return value
 
 
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError('expected a number >= 1, got 0')
-    return value
-
-
-def _positive_float(text: str) -> float:
+def _number(text: str) -> float:
+    """Parse a number (its range is checked with the other options, see module doc)."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f'expected a number > 0, got {text}')
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,23 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument('--refine-threshold', default=None, metavar='T',
                        help="dynamic-refinement threshold on the 0-255 scale, or 'off' for one "
                        "cleaning pass (default: the config's)")
-    model.add_argument('--max-passes', type=_positive_int, default=None,
-                       help="maximum cleaning passes (default: the config's)")
+    model.add_argument('--max-passes', type=_whole_number, default=None,
+                       help=f"maximum cleaning passes, 1 to {MAX_PASSES_LIMIT} (default: the "
+                       "config's)")
 
     stream = parser.add_argument_group('streaming')
-    stream.add_argument('--max-seq-len', type=_non_negative_int, default=None,
+    stream.add_argument('--max-seq-len', type=_whole_number, default=None,
                         help=f"frames per temporal chunk, 0 for the whole clip at once "
                         f"(default: {d['max_seq_len']})")
-    stream.add_argument('--overlap', type=_non_negative_int, default=None,
+    stream.add_argument('--overlap', type=_whole_number, default=None,
                         help=f"frames shared by consecutive chunks (default: {d['overlap']})")
-    stream.add_argument('--tile', type=_non_negative_int, default=None,
-                        help='tile size in input pixels for large frames, 0 for no tiling '
+    stream.add_argument('--tile', type=_whole_number, default=None,
+                        help='tile size in input pixels for large frames: 0 for no tiling, or '
+                        "at least the network's smallest input (64 for RealBasicVSRNet) "
                         f"(default: {d['tile']})")
-    stream.add_argument('--tile-overlap', type=_non_negative_int, default=None,
+    stream.add_argument('--tile-overlap', type=_whole_number, default=None,
                         help=f"overlap of tiles in input pixels (default: {d['tile_overlap']})")
-    stream.add_argument('--start', type=_non_negative_int, default=0,
+    stream.add_argument('--start', type=_whole_number, default=0,
                         help='first frame to restore (0-based; default: 0)')
-    stream.add_argument('--end', type=_positive_int, default=None,
+    stream.add_argument('--end', type=_whole_number, default=None,
                         help='frame index one past the last frame to restore')
 
     out = parser.add_argument_group('output video')
@@ -113,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help='video encoder, e.g. libx264, libx265, libvpx-vp9, mpeg4 '
                      '(default: libx264 where the container allows it)')
     rate = out.add_mutually_exclusive_group()
-    rate.add_argument('--crf', type=_non_negative_int, default=None,
+    rate.add_argument('--crf', type=_whole_number, default=None,
                       help='constant rate factor, lower is better (default: 18 for x264/x265/'
                       'VP9/AV1)')
     rate.add_argument('--bitrate', default=None, help='target bit rate, e.g. 8M or 800k')
@@ -121,13 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="pixel format (default: 4:2:0 at the source's bit depth where the "
                      'codec can, e.g. yuv420p10le for a 10-bit source with libx264; else '
                      'yuv420p)')
-    out.add_argument('--fps', type=_positive_float, default=None,
-                     help="force a constant frame rate (default: keep the source's timestamps; "
+    out.add_argument('--fps', type=_number, default=None,
+                     help=f"force a constant frame rate, {float(FPS_RANGE[0]):g} to "
+                     f"{float(FPS_RANGE[1]):g} (default: keep the source's timestamps; "
                      '25 for images)')
     out.add_argument('--no-audio', action='store_true',
                      help="do not carry the source's audio over (default: carry it, copied, or "
                      'transcoded to AAC where the container needs it)')
-    out.add_argument('--png-compression', type=int, default=3, choices=range(10),
+    out.add_argument('--png-compression', type=_whole_number, default=3,
                      metavar='0-9', help='PNG compression level for frame folders (default: 3)')
     out.add_argument('--png-bit-depth', type=int, default=None, choices=(8, 16),
                      help='bits per channel of PNG frames (default: 16 for sources of more '
@@ -161,7 +165,10 @@ def flag_for(param: str) -> str:
 
 
 def error_line(err: BaseException) -> str:
-    """One line describing ``err`` for the user.
+    """One line describing ``err`` for the user, in the command line's terms.
+
+    The API parameters an :class:`InferenceError` is about are replaced by their flags
+    (``overwrite=True`` and ``overwrite`` both become ``--overwrite``).
 
     Args:
         err (BaseException): The error.
@@ -171,34 +178,77 @@ def error_line(err: BaseException) -> str:
     """
     text = ' '.join(str(err).split()) if str(err).strip() else ''
     if isinstance(err, InferenceError):
-        if err.param:
-            text = re.sub(rf'(?<![\w-]){re.escape(err.param)}(?![\w-])', flag_for(err.param), text)
+        for param in err.params:
+            text = re.sub(rf'(?<![\w-]){re.escape(param)}(?:=True)?(?![\w-])', flag_for(param),
+                          text)
         return text
-    if isinstance(err, (FileNotFoundError, PermissionError, IsADirectoryError)):
+    if isinstance(err, OSError) and err.strerror:
         name = f": '{err.filename}'" if getattr(err, 'filename', None) else ''
-        return f'{err.strerror or text}{name}'
+        return f'{err.strerror}{name}'
     detail = f': {text}' if text else ''
     return f'{type(err).__name__}{detail} (run with --debug for the traceback)'
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM (``kill``, ``timeout``, container stops) into :class:`Terminated`."""
+def _stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM (``kill``, ``timeout``, service managers) and SIGINT (Ctrl-C) into a prompt,
+    clean stop (see :mod:`.cancellation`), and restore the previous handlers afterwards."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum, frame):
-        request_termination()  # acted on between frames (see cancellation.py)
+        request_stop(signum)
 
     reset_termination()
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
         check_termination()  # a request that came after the last frame
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
         reset_termination()
+
+
+class _Collect(logging.Handler):
+    """A logging handler that keeps the records instead of printing them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: List[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def _quiet_libraries(debug: bool) -> Iterator[list]:
+    """Hold back Python warnings (torch's UserWarnings, ...) and FFmpeg's log lines (which PyAV
+    hands to the ``libav`` logger, printed by Python's last-resort handler when nothing else
+    takes them), so that an error is the one line the command prints; the warnings are returned
+    for a successful run.
+
+    Args:
+        debug (bool): Let everything through (``--debug``).
+
+    Yields:
+        list[warnings.WarningMessage]: The warnings caught.
+    """
+    if debug:
+        yield []
+        return
+    logger = logging.getLogger('libav')
+    collect, propagate = _Collect(), logger.propagate
+    logger.addHandler(collect)
+    logger.propagate = False
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('default')
+            yield caught
+    finally:
+        logger.removeHandler(collect)
+        logger.propagate = propagate
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -208,26 +258,33 @@ def main(argv: Optional[List[str]] = None) -> int:
         argv (list[str], optional): Arguments (default: ``sys.argv[1:]``).
 
     Returns:
-        int: Exit status: 0 on success, 1 on an error, 130 after Ctrl-C, 143 after SIGTERM.
+        int: Exit status (see the module's documentation): 0 on success, 1 on an error of the input,
+        output or an option's value, 2 on a malformed command line (argparse's usage error,
+        raised as ``SystemExit(2)``), 130 after Ctrl-C, 143 after SIGTERM.
     """
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # a malformed command line exits here, status 2
+    debug = args.debug
     try:
-        with _sigterm_as_interrupt():
-            summary = _run(args)
+        with _stop_on_signals():
+            with _quiet_libraries(debug) as caught:
+                summary = _run(args)
     except KeyboardInterrupt as interrupt:
-        if args.debug:
+        if debug:
             raise
-        what = 'terminated' if isinstance(interrupt, Terminated) else 'interrupted'
+        signum = getattr(interrupt, 'signum', signal.SIGINT)
+        what = 'terminated' if signum == signal.SIGTERM else 'interrupted'
         print(f'{PROG}: {what}; no output was written', file=sys.stderr)
-        return 143 if isinstance(interrupt, Terminated) else 130
+        return 128 + signum
     except Exception as err:  # noqa: BLE001  (every failure becomes one line unless --debug)
-        if args.debug:
+        if debug:
             raise
         print(f'{PROG}: error: {error_line(err)}', file=sys.stderr)
         return 1
     for line in summary.warnings:  # malformed source metadata, what was not carried
         print(f'{PROG}: warning: {line}', file=sys.stderr)
     if not args.quiet:
+        for line in dict.fromkeys(f'{w.category.__name__}: {w.message}' for w in caught):
+            print(f'{PROG}: warning: {" ".join(line.split())}', file=sys.stderr)
         extra = f', audio {summary.audio}' if summary.audio else ''
         passes = f', {summary.mean_passes:.2f} cleaning passes/frame' \
             if summary.mean_passes is not None else ''

@@ -1,5 +1,5 @@
 """The error raised for problems the user can fix: a bad input, output or option."""
-from typing import Optional
+from typing import Optional, Sequence, Tuple, Union
 
 
 class InferenceError(ValueError):
@@ -13,9 +13,17 @@ class InferenceError(ValueError):
 
     Args:
         message (str): The one-line message.
-        param (str, optional): The API parameter the message is about, as named in the message.
+        param (str | Sequence[str], optional): The API parameter(s) the message is about, as
+            named in the message.
     """
 
-    def __init__(self, message: str, param: Optional[str] = None) -> None:
+    def __init__(self, message: str, param: Union[str, Sequence[str], None] = None) -> None:
         super().__init__(message)
         self.param = param
+
+    @property
+    def params(self) -> Tuple[str, ...]:
+        """The parameters the message names (empty if none)."""
+        if self.param is None:
+            return ()
+        return (self.param,) if isinstance(self.param, str) else tuple(self.param)

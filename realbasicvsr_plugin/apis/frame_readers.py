@@ -5,6 +5,7 @@ keeps. Problems the user can fix (a missing file, a corrupt or truncated video, 
 of mixed sizes, an unreadable image) raise :class:`~realbasicvsr_plugin.apis.errors.InferenceError`
 with a one-line message naming the file.
 """
+import os
 import re
 from abc import ABCMeta, abstractmethod
 from fractions import Fraction
@@ -473,6 +474,13 @@ def open_frame_reader(path: Union[str, Path], start: int = 0,
     path = Path(path)
     if not path.exists():
         raise InferenceError(f"input not found: '{path}'")
+    try:  # unreadable (permissions) is not corrupt: say so before a decoder guesses
+        if path.is_dir():
+            os.scandir(path).close()
+        else:
+            open(path, 'rb').close()
+    except OSError as err:
+        raise InferenceError(f"cannot read input '{path}': {err.strerror or err}") from err
     if path.is_dir():
         return ImageFolderReader(path, start, end)
     if path.stat().st_size == 0:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import torch
 
-from .atomic_output import AtomicOutput
+from .atomic_output import AtomicOutput, FrameFileTest
 from .audio_track import AudioTrackCopier, StreamCopier, SubtitleTrackCopier
 from .errors import InferenceError
 from .frame_readers import IMAGE_EXTENSIONS, to_bit_depth
@@ -89,9 +89,11 @@ class FrameWriter(metaclass=ABCMeta):
     bit_depth = 8
 
     def __init__(self, path: Union[str, Path], overwrite: bool = False,
-                 inputs: Iterable[Union[str, Path]] = ()) -> None:
+                 inputs: Iterable[Union[str, Path]] = (),
+                 frame_files: Optional[FrameFileTest] = None) -> None:
         self.path = Path(path)
-        self.output = AtomicOutput(self.path, self.is_dir, overwrite=overwrite, inputs=inputs)
+        self.output = AtomicOutput(self.path, self.is_dir, overwrite=overwrite, inputs=inputs,
+                                   frame_files=frame_files)
         self.frames_written = 0
 
     @abstractmethod
@@ -173,18 +175,21 @@ class PngFolderWriter(FrameWriter):
         inputs (Iterable[str | Path]): Input paths that must not be written over.
         compression (int): PNG compression level, 0-9. Defaults to 3.
         bit_depth (int): 8 or 16 bits per channel. Defaults to 8.
+        frame_files (FrameFileTest, optional): The names of the frame files this run writes;
+            ``overwrite`` replaces an existing folder only if it holds nothing else (see
+            :class:`AtomicOutput`).
     """
 
     is_dir = True
 
     def __init__(self, path: Union[str, Path], overwrite: bool = False,
                  inputs: Iterable[Union[str, Path]] = (), compression: int = 3,
-                 bit_depth: int = 8) -> None:
+                 bit_depth: int = 8, frame_files: Optional[FrameFileTest] = None) -> None:
         if not 0 <= compression <= 9:
             raise InferenceError(f'png_compression must be in 0..9, got {compression}',
                                  param='png_compression')
         self.bit_depth = _check_png_bit_depth(bit_depth)
-        super().__init__(path, overwrite, inputs)
+        super().__init__(path, overwrite, inputs, frame_files)
         self.compression = compression
 
     def write(self, image: np.ndarray, name: Optional[str] = None,
@@ -192,10 +197,15 @@ class PngFolderWriter(FrameWriter):
         name = name if name is not None else f'{self.frames_written:08d}'
         file = self.output.temp_path / f'{name}.png'
         pixels = to_bit_depth(image, self.bit_depth)
-        ok = cv2.imwrite(str(file), np.ascontiguousarray(pixels[..., ::-1]),
-                         [cv2.IMWRITE_PNG_COMPRESSION, self.compression])
+        ok, data = cv2.imencode('.png', np.ascontiguousarray(pixels[..., ::-1]),
+                                [cv2.IMWRITE_PNG_COMPRESSION, self.compression])
         if not ok:
-            raise InferenceError(f"could not write '{self.path / file.name}'")
+            raise InferenceError(f"could not encode frame '{file.name}' of '{self.path}' as PNG")
+        try:  # written here rather than by OpenCV, which does not say why a write failed
+            file.write_bytes(data.tobytes())
+        except OSError as err:
+            raise InferenceError(f"cannot write output '{self.path}': {err.strerror} (writing "
+                                 f"frame '{file}')") from err
         self.frames_written += 1
 
 

@@ -15,13 +15,14 @@ from typing import List, Optional, Tuple, Union
 
 from torch import nn
 
-from .atomic_output import check_output_path
+from .atomic_output import check_output_path, frame_file_test, reserve_output
 from .cancellation import check_termination
 from .errors import InferenceError
 from .frame_readers import VideoFileReader, network_input, open_frame_reader
 from .frame_writers import (FrameWriter, PngFolderWriter, SingleImageWriter, VideoFileWriter,
                             output_kind, quantise)
 from .model_loading import load_model
+from .option_checks import check_fps, check_options, check_tile_for_model
 from .streaming_inferencer import StreamingInferencer, check_precision, resolve_device
 
 #: Built-in defaults of the streaming settings (overridden by a config's ``inference_cfg``).
@@ -145,6 +146,7 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
     Returns:
         InferenceSummary: What was written.
     """
+    check_options(dict(locals()))  # types and ranges, before anything is opened
     began = time.perf_counter()
     input, output = Path(input), Path(output)
     kind = output_kind(output)
@@ -152,7 +154,9 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
     dev = resolve_device(device)
     check_precision(precision, dev)
 
-    with open_frame_reader(input, start, end) as reader:
+    with open_frame_reader(input, start, end) as reader, \
+            reserve_output(output, kind == 'frames', overwrite, [input],
+                           _frame_files(reader)):  # before any model work
         if kind == 'image' and reader.num_frames not in (None, 1):
             raise InferenceError(f"output '{output}' is a single image but the input has "
                                  f'{reader.num_frames} frames; give a folder or a video path')
@@ -164,6 +168,8 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
                                    tile_overlap=tile_overlap, refine_threshold=refine_threshold,
                                    max_passes=max_passes, codec=codec, crf=crf, bitrate=bitrate,
                                    pix_fmt=pix_fmt, fps=fps))
+        check_tile_for_model(opts['tile'], model)
+        check_options(opts)  # the config's inference_cfg too
         inferencer = StreamingInferencer(
             model, device=dev, precision=precision, max_seq_len=opts['max_seq_len'],
             overlap=opts['overlap'], tile=opts['tile'], tile_overlap=opts['tile_overlap'],
@@ -202,6 +208,11 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
                                 warnings=_fidelity_warnings(reader, writer))
 
 
+def _frame_files(reader):
+    """The names of the frame files a folder output of ``reader`` gets."""
+    return frame_file_test(f.stem for f in getattr(reader, 'files', ()))
+
+
 def _checked(reader):
     """The reader's frames, stopping at a requested termination before each one."""
     for frame in reader:
@@ -216,15 +227,12 @@ def _open_writer(kind: str, output: Path, reader, size: Tuple[int, int], opts: d
     depth = png_bit_depth or reader.bit_depth
     if kind == 'frames':
         return PngFolderWriter(output, overwrite=overwrite, inputs=[input],
-                               compression=png_compression, bit_depth=depth)
+                               compression=png_compression, bit_depth=depth,
+                               frame_files=_frame_files(reader))
     if kind == 'image':
         return SingleImageWriter(output, overwrite=overwrite, inputs=[input], bit_depth=depth)
-    rate = opts['fps'] or reader.fps or IMAGE_SEQUENCE_FPS
-    try:
-        rate = Fraction(rate).limit_denominator(1001000)
-    except (TypeError, ValueError):
-        raise InferenceError(f"fps: cannot read '{opts['fps']}' as a number",
-                             param='fps') from None
+    rate = check_fps(opts['fps']) or Fraction(reader.fps or IMAGE_SEQUENCE_FPS
+                                              ).limit_denominator(1001000)
     source = reader.properties if isinstance(reader, VideoFileReader) else None
     # the source's timestamps unless a rate is forced; a range starts where the source starts
     timed = source is not None and source.time_base is not None and not opts['fps']

@@ -169,7 +169,8 @@ def load_model(config=None, checkpoint: Optional[str] = None,
         load_weights(net, source, strict=True, map_location='cpu',
                      trust_checkpoint=trust_checkpoint)
     except CheckpointError as err:
-        raise InferenceError(_checkpoint_message(err, source, where)) from err
+        raise InferenceError(_checkpoint_message(err, source, where),
+                             param=getattr(err, 'param', None)) from err
     except (OSError, RuntimeError, EOFError, ValueError) as err:
         raise InferenceError(f"cannot load checkpoint '{source}': {type(err).__name__}: "
                              f'{_first_line(err)}') from err

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .cancellation import interruptible
 from .errors import InferenceError
 from .spatial_tiles import SpatialTiler
 from .temporal_chunks import TemporalChunker
@@ -204,7 +205,7 @@ class StreamingInferencer:
         lqs = lqs.to(self.device, non_blocking=True)
         autocast = torch.autocast(self.device.type, dtype=self.dtype) \
             if self.dtype != torch.float32 else contextlib.nullcontext()
-        with torch.inference_mode(), autocast:
+        with interruptible(), torch.inference_mode(), autocast:  # a stop signal acts at once
             out = self.model(lqs)
         passes = getattr(self.model, 'last_passes', None)
         if isinstance(passes, torch.Tensor):

@@ -24,6 +24,7 @@ and verified against a sha256: the one given, or, as torch.hub does, the hex pre
 import pickle
 import re
 import urllib.parse
+import zipfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Union
@@ -46,7 +47,33 @@ class CheckpointError(ValueError):
 
 
 class UnsafeCheckpointError(CheckpointError):
-    """A checkpoint holds Python objects that the safe (weights-only) loader refuses."""
+    """A checkpoint holds Python objects that the safe (weights-only) loader refuses.
+
+    Attributes:
+        param (str): The loader parameter that overrides the refusal, ``'trust_checkpoint'``
+            (a command line shows its flag instead).
+    """
+
+    param = 'trust_checkpoint'
+
+
+#: Parts of torch's weights-only unpickler messages that mean "a Python object not allowed",
+#: as opposed to a damaged pickle ("Unsupported operand", "invalid load key", ...).
+_UNSAFE_HINTS = ('unsupported global', 'unrecognized function', 'allowlisted via',
+                 'allowed global')
+
+
+def _looks_like_torch_file(path: Path) -> bool:
+    """Whether ``path`` has the layout of a ``torch.save`` file: a zip archive holding a pickle
+    (``<name>/data.pkl``), or the legacy format, which starts with a pickle's PROTO opcode."""
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return any(name.endswith('data.pkl') for name in archive.namelist())
+        except (zipfile.BadZipFile, OSError):
+            return False
+    with open(path, 'rb') as file:
+        return file.read(1) == b'\x80'
 
 
 def cache_dir() -> Path:
@@ -164,6 +191,9 @@ def load_state_dict_file(path_or_url: Union[str, Path], sha256: Optional[str] = 
         dict: The loaded object.
     """
     path = resolve_checkpoint(path_or_url, sha256)
+    if not _looks_like_torch_file(path):
+        raise CheckpointError(f'cannot read checkpoint {path_or_url}: not a PyTorch checkpoint '
+                              '(neither a torch.save zip archive nor a pickle), or corrupt')
     try:
         if trust_checkpoint:
             obj = torch.load(path, map_location=map_location, weights_only=False)
@@ -173,14 +203,19 @@ def load_state_dict_file(path_or_url: Union[str, Path], sha256: Optional[str] = 
             register_safe_globals()
             obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        found = re.search(r'(?:GLOBAL|global) ([\w.]+)', str(err))
+        text = str(err)
+        if trust_checkpoint or not any(hint in text.lower() for hint in _UNSAFE_HINTS):
+            reason = text.split('WeightsUnpickler error:')[-1].strip().splitlines()[0] \
+                if text.strip() else type(err).__name__
+            raise CheckpointError(f'cannot read checkpoint {path_or_url}: corrupt or not a '
+                                  f'PyTorch checkpoint ({reason})') from None
+        found = re.search(r'(?:GLOBAL|global|function) ([\w.]+)', text)
         what = f'the Python object `{found.group(1)}`' if found else 'Python objects'
         raise UnsafeCheckpointError(
             f'refusing to load checkpoint {path_or_url}: it holds {what}, which the safe '
-            '(weights-only) loader does not allow, since unpickling it could run arbitrary code. '
-            'If you trust where the file comes from, load it with trust_checkpoint=True '
-            '(command line: --trust-checkpoint).') from None
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
+            '(weights-only) loader does not allow, since unpickling it could run arbitrary '
+            'code; if you trust where the file comes from, pass trust_checkpoint=True') from None
+    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, ImportError) as err:
         raise CheckpointError(f'cannot read checkpoint {path_or_url}: not a PyTorch checkpoint '
                               f'or truncated ({type(err).__name__}: {err})') from None
     if not isinstance(obj, Mapping):
@@ -267,4 +302,6 @@ def load_checkpoint(module: nn.Module, path_or_url: Union[str, Path], strict: bo
     return ckpt
 
 
+# Global on purpose: MMEngine's runner calls torch.load itself (resume, load_from) and would refuse
+# its own checkpoints without this allowlist (see register_safe_globals); it adds only data types.
 register_safe_globals()
