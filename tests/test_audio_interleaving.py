@@ -6,27 +6,27 @@ from test_inference_utils import moving_frames, tiny_net, write_video
 
 
 def test_audio_packets_are_interleaved_with_the_video_in_the_file(tmp_path):
-    # 15 s of video at 4 fps: FFmpeg's muxer buffers at most 10 s waiting for the other stream,
+    # 15 s of video at 1 fps: FFmpeg's muxer buffers at most 10 s waiting for the other stream,
     # so audio muxed only at the end would follow the first 10 s of video in the file
-    clip = write_video(tmp_path / 'in.mkv', moving_frames(t=60, h=32, w=32), fps=4,
+    clip = write_video(tmp_path / 'in.mkv', moving_frames(t=15, h=32, w=32), fps=1,
                        audio='aac')
     out = tmp_path / 'out.mkv'
-    summary = super_resolve(clip, out, model=tiny_net(), max_seq_len=8, overlap=2)
+    summary = super_resolve(clip, out, model=tiny_net(), max_seq_len=5, overlap=1)
     assert summary.audio == 'copy'
     with av.open(str(out)) as container:
         packets = [(p.pos, p.stream.type, float(p.pts * p.time_base))
                    for p in container.demux() if p.size and p.pts is not None]
     packets.sort()
     kinds = [kind for _, kind, _ in packets]
-    assert kinds.count('audio') > 10 and kinds.count('video') == 60
+    assert kinds.count('audio') > 100 and kinds.count('video') == 15
     first_audio = kinds.index('audio')
     video_before = [t for _, kind, t in packets[:first_audio] if kind == 'video']
     assert not video_before or max(video_before) < 1.0, video_before
-    # and throughout: no stretch of more than 2 s of video without audio in between
+    # and throughout: no stretch of more than 3 s of video (3 frames) without audio in between
     last_audio_time, longest = 0.0, 0.0
     for _, kind, t in packets:
         if kind == 'audio':
             last_audio_time = t
         else:
             longest = max(longest, t - last_audio_time)
-    assert longest <= 2.0, longest
+    assert longest <= 3.0, longest
