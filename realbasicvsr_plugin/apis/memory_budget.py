@@ -40,13 +40,14 @@ TILE_SIZES = (1024, 768, 640, 512, 448, 384, 320, 256, 192, 160, 128, 96, 64)
 #: Safety factor on the model's estimate (allocator slack, fragmentation), from measurements.
 SAFETY = 1.15
 
-#: Bytes per LR pixel of SPyNet's activations for one frame pair at inference (measured: its
-#: top level's 7x7 convolutions, 8 -> 32 -> 64 -> 32 -> 16 -> 2 channels, plus the pyramid).
+#: Bytes per LR pixel of SPyNet's activations for one frame pair at inference (its top level's 7x7
+#: convolutions, 8 -> 32 -> 64 -> 32 -> 16 -> 2 channels, plus the pyramid; measured here: peak RSS
+#: grew by 570 bytes per pixel per pair for 2 pairs of 512x512).
 SPYNET_BYTES_PER_PIXEL = 600
 
-#: Encoder reserve per output pixel (libx264's look-ahead and reference frames, in YUV 4:2:0:
-#: about 45 frames of 1.5 bytes per pixel).
-ENCODER_BYTES_PER_OUTPUT_PIXEL = 68
+#: Encoder reserve per output pixel: libx264 with its defaults (crf 18, look-ahead, frame threads)
+#: grew by 756 MiB writing 80 frames of 2560x1440 here, 215 bytes per pixel.
+ENCODER_BYTES_PER_OUTPUT_PIXEL = 220
 
 _UNITS = {'': 1, 'b': 1, 'k': 1 << 10, 'm': 1 << 20, 'g': 1 << 30, 't': 1 << 40}
 
@@ -166,7 +167,7 @@ class MemoryModel:
     scale: int = 4
     element_bytes: int = 4
     piece_bytes: int = 8 << 20
-    flow_piece_pixels: int = 1 << 20
+    flow_piece_pixels: int = 1 << 17
 
     @classmethod
     def of(cls, model, device: torch.device) -> 'MemoryModel':

@@ -37,7 +37,7 @@ DEFAULT_CPU_CACHE_BYTES = 8 << 20
 DEVICE_PIECE_BYTES = 512 << 20
 
 #: Frame pixels SPyNet works on per call at inference (frame pairs times pixels per frame).
-FLOW_PIECE_PIXELS = 1 << 20
+FLOW_PIECE_PIXELS = 1 << 17
 
 #: LR columns per upsampling tile on a CPU (the width at which the cache budget was tuned).
 CPU_TILE_COLUMNS = 160
