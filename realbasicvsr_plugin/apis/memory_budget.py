@@ -16,7 +16,8 @@ tests/test_memory_budget.py):
   cross-fade with the next chunk.
 
 The planner takes the longest chunk (at most :data:`MAX_AUTO_SEQ_LEN`) that fits; only when not
-even :func:`min_auto_seq_len` frames fit whole does it tile, with the largest tile that fits.
+even :func:`min_auto_seq_len` frames fit whole does it tile, with the largest tile that fits
+that many; failing that, the longest chunk that fits at all, with the largest tile at that length.
 """
 import math
 import os
@@ -308,14 +309,17 @@ def plan_chunks(size: Tuple[int, int], budget: int, reserved: int, model: Memory
         good = [t for t in lengths if t >= preferred and fits(t, s)]
         if good:
             return plan(good[0], s)
-    for s in tiles[::-1]:  # the smallest tile with any length that fits
-        good = [t for t in lengths if fits(t, s)]
-        if good:
-            return plan(good[0], s)
+    # else the longest chunk that fits at all (overlap recomputation costs most), whole frames
+    # or the largest tile at that length
+    for t in lengths:
+        for s in tiles:
+            if fits(t, s):
+                return plan(t, s)
     t_min, s_min = lengths[-1], tiles[-1]
     need = reserved + model.chunk_bytes(t_min, h, w, s_min, overlap)
     unit = f'{t_min} frame{"s" * (t_min != 1)} of {w}x{h}' + \
         (f' in tiles of {s_min}' if s_min is not None else '')
     raise InferenceError(f'max_memory {format_size(budget)} is too small: the smallest work '
-                         f'unit ({unit}) needs about {format_size(need)}; give at least '
+                         f'unit ({unit}) needs about {format_size(need)} ({format_size(reserved)} '
+                         f'of it already in use or kept for the encoder); give at least '
                          f'{format_size(need)}', param='max_memory')

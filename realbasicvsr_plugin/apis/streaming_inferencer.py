@@ -206,11 +206,12 @@ class StreamingInferencer:
         try:
             self.chunker = TemporalChunker(max_seq_len, self._overlap)
         except ValueError as err:
-            raise InferenceError(f'max_seq_len/overlap: {err}', param='max_seq_len') from err
+            raise InferenceError(str(err), param='max_seq_len') from err
         try:
             self.tiler = SpatialTiler(tile, self._tile_overlap)
         except ValueError as err:
-            raise InferenceError(f'tile/tile_overlap: {err}', param='tile') from err
+            raise InferenceError(str(err), param='tile_overlap' if 'tile_overlap' in str(err)
+                                 else 'tile') from err
 
     # ------------------------------------------------------------------ the model
     def _own_view(self, model, threshold, max_passes, channels_last: bool):
