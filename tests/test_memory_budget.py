@@ -18,9 +18,9 @@ REPO = Path(__file__).resolve().parents[1]
 MIB, GIB = 1 << 20, 1 << 30
 
 
-@pytest.mark.parametrize('text,size', [('6G', 6 * GIB), ('512M', 512 * MIB), ('1.5GiB', 3 * GIB // 2),
-                                       ('4GB', 4 * GIB), ('800k', 800 << 10), (1024, 1024),
-                                       ('2t', 2 << 40), (' 3 g ', 3 * GIB)])
+@pytest.mark.parametrize('text,size', [
+    ('6G', 6 * GIB), ('512M', 512 * MIB), ('1.5GiB', 3 * GIB // 2), ('4GB', 4 * GIB),
+    ('800k', 800 << 10), (1024, 1024), ('2t', 2 << 40), (' 3 g ', 3 * GIB)])
 def test_sizes(text, size):
     assert parse_size(text) == size
     assert parse_size(format_size(size)) >= size  # the minimum in messages reads back

@@ -15,9 +15,9 @@ four of its steps to this module, which computes exactly the same values in piec
   pixels, tiled in height *and* width, each with the halo its 3x3 convolutions need (recomputed);
   zero rows and columns stand in for the convolutions' padding only at the frame's borders, so
   every output pixel is computed from the same numbers as in one pass over the frame. On a CPU
-  tiles hold about ``cpu_cache_bytes`` of HR features (a 640-column frame is cut into four
-  160-column tiles, so it runs like four 90x160 frames, not in strips 4 rows high); elsewhere
-  about :data:`DEVICE_PIECE_BYTES`.
+  tiles hold about ``cpu_cache_bytes`` of HR features and are at most 160 LR columns wide (a
+  640-column frame is cut into tiles of 12 x 160 LR pixels, the same as a 160-column frame,
+  instead of strips 4 rows high); elsewhere about :data:`DEVICE_PIECE_BYTES`.
 
 Training (autograd on) runs every step whole, as MMagic does. The results equal the plain
 computation to float rounding (tests/test_realbasicvsr_net.py).
