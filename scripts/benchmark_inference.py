@@ -18,6 +18,12 @@ Subcommands::
     # difference of chunked / tiled results from the whole-clip result
     python scripts/benchmark_inference.py chunk-error [--config C --checkpoint K]
 
+    # real sizes (640x360, 1280x720, 1920x1080 inputs, a few frames each): frames/s end to end
+    # and model only, peak RSS under the default budget and under --budget, the chosen chunk
+    # length and tiles, and MMagic's inferencer at the first size, in one run
+    python scripts/benchmark_inference.py real-sizes [--net demo|paper] [--frames 3] \
+        [--sizes 360x640 720x1280 1080x1920] [--budget 4G]
+
 The network is the plugin's RealBasicVSRNet with random weights unless ``--config`` and
 ``--checkpoint`` are given (speed and memory do not depend on the weights; the chunk error does).
 """
@@ -43,7 +49,10 @@ def _quiet_imports():
 def _build_net(spec: dict):
     import torch
 
-    from realbasicvsr_plugin.apis import load_model
+    from realbasicvsr_plugin.apis import default_model, load_model
+    if spec.get('demo'):
+        net, _ = load_model(*default_model(), device='cpu')
+        return net
     if spec.get('config') or spec.get('checkpoint'):
         net, _ = load_model(spec.get('config'), spec.get('checkpoint'), device='cpu')
         return net
@@ -68,9 +77,10 @@ def _child(spec: dict) -> dict:
         summary = super_resolve(spec['clip'], spec['output'], model=net, device=spec['device'],
                                 precision=spec['precision'], max_seq_len=spec['max_seq_len'],
                                 overlap=spec['overlap'], tile=spec.get('tile', 0),
-                                overwrite=True, progress=False)
+                                max_memory=spec.get('max_memory'), overwrite=True,
+                                progress=False)
         seconds = time.perf_counter() - start
-        return dict(frames=summary.frames, seconds=seconds)
+        return dict(frames=summary.frames, seconds=seconds, plan=summary.plan)
     if kind == 'model':
         return _model_only(spec)
     if kind == 'mmagic':
@@ -79,31 +89,31 @@ def _child(spec: dict) -> dict:
 
 
 def _model_only(spec: dict) -> dict:
-    """The network alone on the decoded clip, chunk by chunk as the stream would run it."""
-    import numpy as np
+    """The network alone on the decoded clip, chunk by chunk as the stream would run it
+    (no decoding, no encoding)."""
     import torch
 
     from realbasicvsr_plugin.apis import StreamingInferencer, open_frame_reader
     net = _build_net(spec)
     with open_frame_reader(spec['clip']) as reader:
-        frames = np.stack([f.image for f in reader])
+        frames = [f.image for f in reader]
     inferencer = StreamingInferencer(net, device=spec['device'], precision=spec['precision'],
-                                     max_seq_len=spec['max_seq_len'], overlap=spec['overlap'])
-    lqs = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(255)
-    length = spec['max_seq_len'] or len(lqs)
-    step = length - (spec['overlap'] if spec['max_seq_len'] else 0)
-    chunks = [lqs[i:i + length] for i in range(0, max(len(lqs) - spec['overlap'], 1), step)]
-    inferencer.model_fn(chunks[0][:2].unsqueeze(0))  # warm-up (kernel selection)
+                                     max_seq_len=spec['max_seq_len'], overlap=spec['overlap'],
+                                     tile=spec.get('tile', 0),
+                                     max_memory=spec.get('max_memory'))
+    plan = inferencer.plan_for(frames[0].shape[:2], num_frames=len(frames))
+    inferencer.model_fn(torch.from_numpy(frames[0][None, None, :64, :64].copy()).permute(
+        0, 1, 4, 2, 3).float().div(255))  # warm-up (kernel selection)
     sync = torch.cuda.synchronize if inferencer.device.type == 'cuda' else (lambda: None)
     sync()
     start = time.perf_counter()
-    computed = 0
-    for chunk in chunks:
-        inferencer.model_fn(chunk.unsqueeze(0))
-        computed += len(chunk)
+    n = sum(1 for _ in inferencer.restore(iter(frames)))
     sync()
     seconds = time.perf_counter() - start
-    return dict(frames=len(lqs), computed_frames=computed, seconds=seconds)
+    length = plan.max_seq_len or n
+    computed = n if length >= n else n + (n - length) // max(1, length - spec['overlap']) * \
+        spec['overlap']
+    return dict(frames=n, computed_frames=computed, seconds=seconds, plan=plan.describe())
 
 
 def _mmagic(spec: dict) -> dict:
@@ -154,7 +164,8 @@ def parse_size(text: str):
 def base_spec(args) -> dict:
     return dict(device=args.device, precision='fp32', mid_channels=args.mid_channels,
                 blocks=args.blocks, max_seq_len=args.max_seq_len, overlap=args.overlap,
-                config=args.config, checkpoint=args.checkpoint, threads=args.threads)
+                config=args.config, checkpoint=args.checkpoint, threads=args.threads,
+                demo=getattr(args, 'net', None) == 'demo')
 
 
 def machine() -> str:
@@ -292,6 +303,38 @@ def cmd_chunk_error(args) -> None:
               f'(= {diff.max().item() * 255:.2f} grey levels)')
 
 
+def cmd_real_sizes(args) -> None:
+    """The table of docs/benchmarks.md "Real sizes"."""
+    if args.net == 'demo':
+        args.mid_channels, args.blocks = 32, 4
+    args.max_seq_len = 'auto'
+    print(f'# real sizes, {args.frames} frames each, {args.net} network, device {args.device} '
+          f'({machine()}); plan = chosen chunk length and tiles')
+    print('| input | budget | end to end frames/s | model only frames/s | peak RSS | plan |')
+    print('| --- | --- | --- | --- | --- | --- |')
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for k, size in enumerate(args.sizes):
+            h, w = parse_size(size)
+            clip = make_clip(tmp / f'clip{k}.mp4', args.frames, (h, w))
+            spec = dict(base_spec(args), clip=str(clip), tile='auto')
+            for budget in (None, args.budget):
+                e2e = run_child(dict(spec, kind='plugin', output=str(tmp / 'out.mp4'),
+                                     max_memory=budget))
+                model = run_child(dict(spec, kind='model', max_memory=budget))
+                print(f'| {w}x{h} | {budget or "default"} | '
+                      f'{e2e["frames"] / e2e["seconds"]:.3f} | '
+                      f'{model["frames"] / model["seconds"]:.3f} | '
+                      f'{e2e["peak_rss_mib"]:.0f} MiB | {e2e["plan"]} |', flush=True)
+                if k == 0 and budget is None and not args.no_mmagic:
+                    ckpt, cfg = mmagic_model_files(tmp, args)
+                    m = run_child(dict(spec, kind='mmagic', output=str(tmp / 'mmagic_out'),
+                                       mmagic_config=str(cfg), checkpoint_file=str(ckpt)))
+                    print(f"| {w}x{h} | MMagic's inferencer (whole clip, PNG out) | "
+                          f'{m["frames"] / m["seconds"]:.3f} | | {m["peak_rss_mib"]:.0f} MiB | '
+                          '|', flush=True)
+
+
 def main(argv=None) -> None:
     if argv is None and len(sys.argv) > 2 and sys.argv[1] == '_child':
         print(json.dumps(_child(json.loads(sys.argv[2]))))
@@ -324,9 +367,16 @@ def main(argv=None) -> None:
     c = sub.add_parser('chunk-error', help='difference of chunked/tiled from whole-clip output')
     common(c, '128x128', 16, 64, 2)
     c.add_argument('--tile', type=int, default=64, help='tile size for the tiled runs')
+    r = sub.add_parser('real-sizes', help='360p-1080p inputs: speed, memory and plans')
+    common(r, '360x640', 3, 64, 20)
+    r.add_argument('--sizes', nargs='+', default=['360x640', '720x1280', '1080x1920'])
+    r.add_argument('--net', choices=['demo', 'paper'], default='demo',
+                   help='demo: the shipped demo model; paper: 64 channels, 20 + 20 blocks')
+    r.add_argument('--budget', default='4G', help='the second budget measured')
+    r.add_argument('--no-mmagic', action='store_true')
     args = parser.parse_args(argv)
-    {'memory': cmd_memory, 'throughput': cmd_throughput,
-     'chunk-error': cmd_chunk_error}[args.command](args)
+    {'memory': cmd_memory, 'throughput': cmd_throughput, 'chunk-error': cmd_chunk_error,
+     'real-sizes': cmd_real_sizes}[args.command](args)
 
 
 if __name__ == '__main__':

@@ -1,124 +1,160 @@
 #!/usr/bin/env python
 """Throughput of the plugin's RealBasicVSRNet against MMagic's, same weights, same input, same passes.
 
-Prints ms per frame for each, the speed-up, the largest difference between the two outputs, and
-the plugin's mean difference from MMagic's fp32 output. MMagic's net runs as MMagic runs it
-(``eval()``, ``torch.no_grad()``); the plugin's as the plugin's inference does (``channels_last``
-weights, ``torch.inference_mode()``). fp16/bf16 run both under autocast with fp32 weights, as the
-plugin's inference does. Random weights: throughput does not depend on them.
+For each input size: ms per frame and microseconds per LR pixel of
 
-    python scripts/benchmark_net.py                        # CPU, 6 frames of 90x160, fp32
-    python scripts/benchmark_net.py --dtype fp32 bf16      # bf16 too, on a CPU that has it
-    python scripts/benchmark_net.py --device cuda --height 180 --width 320 --dtype fp16 bf16
+* MMagic's net as MMagic ships it (``eval()``, ``torch.no_grad()``, NCHW weights),
+* MMagic's net converted to ``channels_last`` (its best configuration on a CPU),
+* the plugin's net as built (``eval()``, ``torch.no_grad()``: the same call MMagic's inferencer
+  and ``mim test`` make; NHWC weights by construction and the inference schedule),
+
+the speed-ups, the largest difference between the outputs, and the convolution throughput
+reached (the plain network's convolution FLOPs, counted by ``torch.utils.flop_counter``, per
+second) against the CPU's measured peak (a 64->64 3x3 NHWC convolution on an in-cache map).
+The three runs alternate, so background load hits them alike; best of ``--repeat`` each.
+Random weights: throughput does not depend on them.
+
+    python scripts/benchmark_net.py                                  # paper net, 90x160
+    python scripts/benchmark_net.py --sizes 90x160 360x640 720x1280 --frames 2 --repeat 2
+    python scripts/benchmark_net.py --net demo --sizes 90x160 360x640 720x1280
+    python scripts/benchmark_net.py --dtype fp32 bf16                # on a CPU that has bf16
+    python scripts/benchmark_net.py --device cuda --sizes 180x320 --dtype fp16 bf16
 """
 import argparse
 import contextlib
+import copy
 import platform
 import time
 
 import torch
+import torch.nn.functional as F
 from mmagic.models.editors.real_basicvsr.real_basicvsr_net import \
     RealBasicVSRNet as MMagicNet
+from torch.utils.flop_counter import FlopCounterMode
 
 from realbasicvsr_plugin.apis.streaming_inferencer import cpu_has_native_bf16
 from realbasicvsr_plugin.models import RealBasicVSRNet
-from realbasicvsr_plugin.models.inference import prepare_for_inference
 
 DTYPES = dict(fp32=torch.float32, fp16=torch.float16, bf16=torch.bfloat16)
+NETS = dict(paper=dict(mid_channels=64, num_propagation_blocks=20, num_cleaning_blocks=20),
+            demo=dict(mid_channels=32, num_propagation_blocks=4, num_cleaning_blocks=4))
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--net', choices=sorted(NETS), default='paper',
+                   help="paper: 64 channels, 20+20 blocks; demo: the shipped demo model's shape")
+    p.add_argument('--sizes', nargs='+', default=['90x160'], help='input HxW')
     p.add_argument('--frames', type=int, default=6)
-    p.add_argument('--height', type=int, default=90)
-    p.add_argument('--width', type=int, default=160)
-    p.add_argument('--mid-channels', type=int, default=64)
-    p.add_argument('--num-propagation-blocks', type=int, default=20)
-    p.add_argument('--num-cleaning-blocks', type=int, default=20)
     p.add_argument('--thres', type=float, default=255,
                    help='theta (0-255); 255 gives one pass for both nets, 0 three passes')
     p.add_argument('--repeat', type=int, default=3)
     p.add_argument('--device', default='cpu')
     p.add_argument('--dtype', nargs='+', default=['fp32'], choices=sorted(DTYPES))
+    p.add_argument('--no-channels-last-mmagic', action='store_true',
+                   help="skip MMagic's net converted to channels_last")
     return p.parse_args(argv)
 
 
-def timed_pair(fn_a, fn_b, repeat, device):
-    """Best time of each function; runs alternate, so background load hits both alike."""
-    out_a, out_b = fn_a(), fn_b()  # warm-up
-    best_a = best_b = float('inf')
+def timed(fns, repeat, device):
+    """Best time of each function; runs alternate, so background load hits all alike."""
+    outs = [fn() for fn in fns]  # warm-up (kernel selection)
+    best = [float('inf')] * len(fns)
     for _ in range(repeat):
-        for which, fn in (('a', fn_a), ('b', fn_b)):
+        for k, fn in enumerate(fns):
             if device.type == 'cuda':
                 torch.cuda.synchronize()
             start = time.perf_counter()
             fn()
             if device.type == 'cuda':
                 torch.cuda.synchronize()
-            took = time.perf_counter() - start
-            if which == 'a':
-                best_a = min(best_a, took)
-            else:
-                best_b = min(best_b, took)
-    return best_a, out_a, best_b, out_b
+            best[k] = min(best[k], time.perf_counter() - start)
+    return best, outs
+
+
+def conv_peak(device) -> float:
+    """GFLOP/s of a 64->64 3x3 NHWC convolution on a 45x80 map (in the caches)."""
+    w = torch.randn(64, 64, 3, 3, device=device).contiguous(memory_format=torch.channels_last)
+    x = torch.randn(1, 64, 45, 80, device=device).contiguous(memory_format=torch.channels_last)
+    flops = 2 * 64 * 64 * 9 * 45 * 80
+    with torch.inference_mode():
+        for _ in range(5):
+            F.conv2d(x, w, padding=1)
+        best = float('inf')
+        for _ in range(30):
+            start = time.perf_counter()
+            F.conv2d(x, w, padding=1)
+            best = min(best, time.perf_counter() - start)
+    return flops / best / 1e9
+
+
+def conv_flops(net, lqs) -> float:
+    """Convolution FLOPs of the plain computation of ``net`` on ``lqs`` (counted at 90x160-ish
+    sizes and scaled by pixels: convolutions are linear in the pixel count)."""
+    n, t, c, h, w = lqs.shape
+    small = torch.rand(n, min(t, 3), c, 64, 96)
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        net(small)
+    per = counter.get_total_flops() / (min(t, 3) * 64 * 96)
+    return per * t * h * w
 
 
 def main(argv=None):
     args = parse_args(argv)
     device = torch.device(args.device)
     torch.manual_seed(0)
-    kwargs = dict(mid_channels=args.mid_channels,
-                  num_propagation_blocks=args.num_propagation_blocks,
-                  num_cleaning_blocks=args.num_cleaning_blocks,
-                  dynamic_refine_thres=args.thres)
-    ours = RealBasicVSRNet(**kwargs)
+    kwargs = dict(NETS[args.net], dynamic_refine_thres=args.thres)
+    ours = RealBasicVSRNet(**kwargs).to(device).eval()
     theirs = MMagicNet(**kwargs)
     theirs.load_state_dict(ours.state_dict(), strict=True)
-    lqs = torch.rand(1, args.frames, 3, args.height, args.width)
+    theirs = theirs.to(device).eval()
+    theirs_cl = copy.deepcopy(theirs).to(memory_format=torch.channels_last)
     print(f'machine: {platform.processor() or platform.machine()}, '
           f'{torch.get_num_threads()} threads, torch {torch.__version__}, device {device}'
           + (f' ({torch.cuda.get_device_name(device)})' if device.type == 'cuda' else ''))
-    print(f'input: {args.frames} frames of {args.height}x{args.width} -> '
-          f'{4 * args.height}x{4 * args.width}, theta {args.thres}')
-    print(f'{"dtype":6} {"MMagic ms/frame":>16} {"plugin ms/frame":>16} {"speed-up":>9} '
-          f'{"max |diff|":>11} {"mean |to fp32|":>12} {"passes":>7}')
-    reference = None  # MMagic's fp32 output
-    for name in args.dtype:
-        dtype = DTYPES[name]
-        if device.type == 'cpu' and dtype == torch.float16:
-            print(f'{name:6} skipped: float16 is for GPUs')
-            continue
-        if device.type == 'cpu' and dtype == torch.bfloat16 and not cpu_has_native_bf16():
-            print(f'{name:6} skipped: this CPU has no native bfloat16 (AVX512-BF16 or AMX)')
-            continue
-        # half precisions as the plugin's inference runs them: fp32 weights under autocast
-        # (the flow-warping grid stays fp32), for both networks
-        mm = theirs.to(device=device).eval()
-        pl = prepare_for_inference(ours.to(device=device))
-        x = lqs.to(device=device)
+    peak = conv_peak(device) if device.type == 'cpu' else float('nan')
+    print(f'network: {args.net} {NETS[args.net]}, theta {args.thres}; {args.frames} frames; '
+          f'measured conv peak (64->64 3x3 NHWC, 45x80 in cache): {peak:.0f} GFLOP/s')
+    print(f'{"size":>9} {"dtype":5} {"MMagic":>9} {"MMagic CL":>9} {"plugin":>9}  '
+          f'{"us/px":>6} {"vs MMagic":>9} {"vs CL":>6} {"max|diff|":>9} {"GFLOP/s":>8}')
+    for size in args.sizes:
+        h, w = (int(v) for v in size.lower().split('x'))
+        x = torch.rand(1, args.frames, 3, h, w, device=device)
+        flops = conv_flops(theirs, x) if device.type == 'cpu' else float('nan')
+        for name in args.dtype:
+            dtype = DTYPES[name]
+            if device.type == 'cpu' and dtype == torch.float16:
+                print(f'{name:6} skipped: float16 is for GPUs')
+                continue
+            if device.type == 'cpu' and dtype == torch.bfloat16 and not cpu_has_native_bf16():
+                print(f'{name:6} skipped: this CPU has no native bfloat16 (AVX512-BF16 or AMX)')
+                continue
 
-        def precision():
-            if dtype == torch.float32:
-                return contextlib.nullcontext()
-            return torch.autocast(device.type, dtype=dtype)
+            def precision():
+                if dtype == torch.float32:
+                    return contextlib.nullcontext()
+                return torch.autocast(device.type, dtype=dtype)
 
-        def run_mmagic():
-            with torch.no_grad(), precision():
-                return mm(x).float()
+            def call(net):
+                def run():
+                    with torch.no_grad(), precision():
+                        return net(x).float()
+                return run
 
-        def run_plugin():
-            with torch.inference_mode(), precision():
-                return pl(x).float()
-
-        t_mm, out_mm, t_pl, out_pl = timed_pair(run_mmagic, run_plugin, args.repeat, device)
-        if reference is None:
-            with torch.no_grad():
-                reference = out_mm if dtype == torch.float32 else mm(x)
-        diff = (out_mm - out_pl).abs().max().item()
-        to_fp32 = (out_pl - reference).abs().mean().item()
-        print(f'{name:6} {1e3 * t_mm / args.frames:16.1f} {1e3 * t_pl / args.frames:16.1f} '
-              f'{t_mm / t_pl:8.2f}x {diff:11.2e} {to_fp32:12.2e} '
-              f'{pl.last_passes.float().mean().item():7.2f}')
+            fns = [call(theirs)]
+            if not args.no_channels_last_mmagic:
+                fns.append(call(theirs_cl))
+            fns.append(call(ours))
+            best, outs = timed(fns, args.repeat, device)
+            t_mm, t_pl = best[0], best[-1]
+            t_cl = best[1] if len(best) == 3 else float('nan')
+            diff = (outs[0] - outs[-1]).abs().max().item()
+            px = args.frames * h * w
+            print(f'{size:>9} {name:5} {1e3 * t_mm / args.frames:8.0f}ms '
+                  f'{1e3 * t_cl / args.frames:8.0f}ms {1e3 * t_pl / args.frames:8.0f}ms  '
+                  f'{1e6 * t_pl / px:6.2f} {t_mm / t_pl:8.2f}x {t_cl / t_pl:5.2f}x '
+                  f'{diff:9.1e} {flops / t_pl / 1e9:8.0f}', flush=True)
 
 
 if __name__ == '__main__':

@@ -42,7 +42,7 @@ test_pipeline = [
 ]
 demo_pipeline = test_pipeline
 
-inference_cfg = dict(max_seq_len=32, overlap=4, tile=0, tile_overlap=16)
+inference_cfg = dict(max_seq_len='auto', overlap=4, tile='auto', tile_overlap=16)
 '''
 
 

@@ -5,7 +5,7 @@ from mmagic.models.editors.real_basicvsr.real_basicvsr_net import \
     RealBasicVSRNet as MMagicNet
 
 from realbasicvsr_plugin.models import RealBasicVSRNet
-from realbasicvsr_plugin.models import realbasicvsr_net
+from realbasicvsr_plugin.models import inference_schedule as schedule
 from realbasicvsr_plugin.registry import MODELS
 
 from conftest import TINY_NET
@@ -152,60 +152,66 @@ def test_sequential_cleaning_equals_batched_and_input_is_untouched():
     assert (a - b).abs().max() <= 1e-5
 
 
-def spy_strips(monkeypatch, rows=None):
-    """Count the strips the upsampling runs in; force ``rows`` LR rows per strip if given."""
+def spy_tiles(monkeypatch, shape=None):
+    """Record the tile shapes the upsampling runs in; force ``shape`` (rows, cols) if given."""
     calls = []
-    strips = realbasicvsr_net.BasicVSRCore._upsample_in_strips
+    tiles = schedule.upsample_in_tiles
 
-    def counting(self, feat, lr, n_rows):
-        calls.append(n_rows)
-        return strips(self, feat, lr, n_rows)
+    def counting(stages, act, feat, base, scale, tile):
+        calls.append(tuple(tile))
+        return tiles(stages, act, feat, base, scale, tile)
 
-    monkeypatch.setattr(realbasicvsr_net.BasicVSRCore, '_upsample_in_strips', counting)
-    if rows is not None:
-        monkeypatch.setattr(realbasicvsr_net.BasicVSRCore, '_strip_rows', lambda self, f: rows)
+    monkeypatch.setattr(schedule, 'upsample_in_tiles', counting)
+    if shape is not None:
+        monkeypatch.setattr(schedule, 'tile_shape', lambda *a, **k: shape)
     return calls
 
 
-@pytest.mark.parametrize('rows', [1, 3, 4, 7, 66])
-def test_upsampling_in_strips_equals_mmagic(monkeypatch, rows):
-    # CPU inference cuts the x4 upsampling into strips of LR rows with halos; every strip height,
-    # including ones that do not divide the frame (67 rows), must give MMagic's output; a batch of
-    # two sequences goes through the strips together
-    calls = spy_strips(monkeypatch, rows)
+@pytest.mark.parametrize('shape', [(1, 70), (3, 70), (4, 9), (7, 16), (66, 70), (67, 5)])
+def test_upsampling_in_tiles_equals_mmagic(monkeypatch, shape):
+    # inference cuts the x4 upsampling into tiles of LR rows and columns with halos; every tile
+    # shape, including ones that do not divide the frame (67x70), must give MMagic's output; a
+    # batch of two sequences goes through the tiles together
+    calls = spy_tiles(monkeypatch, shape)
     ours, theirs = tiny_pair()
     lqs = clip(n=2, t=2, h=67, w=70)
     with torch.no_grad():
         out = ours(lqs)
         ref = theirs(lqs.clone())
-    assert calls == [rows, rows]  # one strip-wise upsampling per frame
+    assert calls == [shape, shape]  # one tile-wise upsampling per frame
     assert (out - ref).abs().max() <= 1e-5
 
 
 @pytest.mark.parametrize('scale', [1, 2])
-def test_upsampling_in_strips_equals_one_pass_at_every_scale(monkeypatch, scale):
+def test_upsampling_in_tiles_equals_one_pass_at_every_scale(monkeypatch, scale):
     torch.manual_seed(0)
     net = RealBasicVSRNet(**TINY_NET, scale=scale).eval()
     lqs = clip(t=2, h=65, w=64)
     with torch.no_grad():
         whole = net(lqs)
-    calls = spy_strips(monkeypatch, rows=5)
+    calls = spy_tiles(monkeypatch, shape=(5, 13))
     with torch.no_grad():
-        in_strips = net(lqs)
+        in_tiles = net(lqs)
     assert len(calls) == 2
-    assert (whole - in_strips).abs().max() <= 1e-6
+    assert (whole - in_tiles).abs().max() <= 1e-6
 
 
-def test_cache_budget_decides_strips_and_cleaning_chunks(monkeypatch):
+def test_cache_budget_decides_tiles_and_cleaning_chunks(monkeypatch):
     net = RealBasicVSRNet(**TINY_NET).eval()
-    feat = torch.zeros(1, 8, 90, 160)
-    # 90x160 -> 360x640 with 64 channels (59 MB) exceeds 4 x 8 MiB: strips of ~8 MiB
-    hr_row_bytes = 4 * 4 * 160 * 64 * 4
-    assert net.cpu_cache_bytes == 8 << 20
-    assert net.basicvsr._strip_rows(feat) == (8 << 20) // hr_row_bytes
-    assert net.basicvsr._strip_rows(torch.zeros(1, 8, 40, 64)) == 40  # fits: one pass
-    net.cpu_cache_bytes = 1
-    assert net.basicvsr._strip_rows(feat) == 4  # never thinner than 4 rows
+    budget = 8 << 20
+    px_bytes = 4 * 4 * 64 * 4  # 64-channel HR features of one LR pixel at x4
+    # 90x160 -> 360x640 (59 MB) exceeds 4 x 8 MiB: tiles of the whole width, ~8 MiB
+    assert net.cpu_cache_bytes == budget
+    assert schedule.tile_shape(torch.zeros(1, 8, 90, 160), 4, budget, cpu=True) == \
+        (budget // (160 * px_bytes), 160)
+    # 360x640: the same tiles as at 90x160, four per row, not strips 4 rows high
+    assert schedule.tile_shape(torch.zeros(1, 8, 360, 640), 4, budget, cpu=True) == (12, 160)
+    assert schedule.tile_shape(torch.zeros(1, 8, 40, 64), 4, budget, cpu=True) is None  # fits
+    # never fewer than 4 rows: the tile narrows instead
+    assert schedule.tile_shape(torch.zeros(1, 8, 90, 160), 4, 1, cpu=True) == (4, 4)
+    # another device: whole frames up to the device's piece size
+    assert schedule.tile_shape(torch.zeros(1, 8, 90, 160), 4, schedule.DEVICE_PIECE_BYTES,
+                               cpu=False) is None
 
     chunks = []
     residue = net.image_cleaning[1].forward
@@ -217,19 +223,73 @@ def test_cache_budget_decides_strips_and_cleaning_chunks(monkeypatch):
         net._clean_once(torch.rand(5, 3, 64, 64))
     assert chunks == [2, 2, 1]
     chunks.clear()
-    net._clean_once(torch.rand(5, 3, 64, 64))  # training (autograd): one batch, as MMagic
+    net._clean_once(torch.rand(5, 3, 64, 64))  # autograd: one batch, as MMagic
     assert chunks == [5]
     chunks.clear()
-    strips = spy_strips(monkeypatch)
+    net.train()
+    with torch.no_grad():  # training mode (a validation step without eval()): whole, as MMagic
+        net._clean_once(torch.rand(5, 3, 64, 64))
+    net.eval()
+    assert chunks == [5]
+    chunks.clear()
+    tiles = spy_tiles(monkeypatch)
     net.cpu_cache_bytes = 0  # off
     with torch.no_grad():
         net._clean_once(torch.rand(5, 3, 64, 64))
-        net(clip(t=2, h=400, w=64))  # 1600x256 output: would be cut into strips if on
-    assert chunks == [5, 2] and strips == []
+        net(clip(t=2, h=400, w=64))  # 1600x256 output: would be cut into tiles if on
+    assert chunks == [5, 2] and tiles == []
     net.cpu_cache_bytes = 8 << 20
     with torch.no_grad():
         net(clip(t=2, h=400, w=64))
-    assert strips == [32, 32]  # 8 MiB / (4 * 4 * 64 columns * 64 channels * 4 bytes)
+    assert tiles == [(32, 64), (32, 64)]  # 8 MiB / (4 * 4 * 64 columns * 64 channels * 4 bytes)
+
+
+def test_flows_in_pieces_equal_one_spynet_call(monkeypatch):
+    # at inference SPyNet runs on a few pairs per call; the flows equal the batched ones
+    torch.manual_seed(0)
+    net = RealBasicVSRNet(**TINY_NET).eval()
+    lqs = clip(t=5)
+    sizes = []
+    spynet = net.basicvsr.spynet.forward
+    monkeypatch.setattr(net.basicvsr.spynet, 'forward',
+                        lambda ref, supp: sizes.append(ref.size(0)) or spynet(ref, supp))
+    with torch.enable_grad():
+        fwd, bwd = net.basicvsr.compute_flow(lqs)  # whole: one call, 2 x 4 pairs
+    assert sizes == [8]
+    sizes.clear()
+    monkeypatch.setattr(schedule, 'FLOW_PIECE_PIXELS', 3 * 64 * 64)
+    with torch.no_grad():
+        fwd_p, bwd_p = net.basicvsr.compute_flow(lqs)
+        mirrored = torch.cat([lqs[:, :2], lqs[:, :2].flip(1)], dim=1)
+        none, bwd_m = net.basicvsr.compute_flow(mirrored)
+    assert sizes == [3, 3, 2, 3]  # 8 pairs 3 at a time, then the 3 of the mirrored clip
+    assert (fwd - fwd_p).abs().max() <= 1e-5 and (bwd - bwd_p).abs().max() <= 1e-5
+    assert none is None and bwd_m.shape == (1, 3, 2, 64, 64)
+
+
+def test_inference_schedule_equals_the_plain_network():
+    # eval + no autograd (the schedule) against train mode + no autograd (every step whole),
+    # same weights and input: paper-shaped pieces at toy size, one chunk of 4 frames
+    torch.manual_seed(0)
+    net = RealBasicVSRNet(**TINY_NET, dynamic_refine_thres=0, cpu_cache_bytes=1 << 20)
+    lqs = clip(t=4, h=70, w=90)
+    with torch.no_grad():
+        plain = net.train()(lqs)
+        scheduled = net.eval()(lqs)
+        streamed = torch.stack(list(net.stream(lqs)), dim=1)
+    assert (plain - scheduled).abs().max() <= 1e-5
+    assert torch.equal(scheduled, streamed)
+
+
+def test_weights_are_channels_last_by_construction_and_survive_loading():
+    ours, theirs = tiny_pair()
+    conv = ours.basicvsr.conv_hr.weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    ours.load_state_dict(theirs.state_dict())  # MMagic's NCHW weights load into NHWC ones
+    assert ours.basicvsr.conv_hr.weight.is_contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():  # and the activations follow
+        feat = ours.basicvsr.conv_hr(torch.rand(1, 64, 8, 8))
+    assert feat.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_cleaning_in_chunks_keeps_per_frame_refinement_and_mmagic_parity(monkeypatch):
@@ -246,7 +306,7 @@ def test_cleaning_in_chunks_keeps_per_frame_refinement_and_mmagic_parity(monkeyp
 
 
 def test_training_runs_the_frame_whole_with_autograd(monkeypatch):
-    calls = spy_strips(monkeypatch, rows=4)
+    calls = spy_tiles(monkeypatch, shape=(4, 4))
     net = RealBasicVSRNet(**TINY_NET, dynamic_refine_thres=None)
     net(clip(t=2)).mean().backward()
     assert calls == [] and net.basicvsr.conv_hr.weight.grad is not None

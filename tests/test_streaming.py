@@ -206,3 +206,49 @@ def test_tile_overlap_reduces_the_seam_difference():
 def test_invalid_tile_settings_are_refused(tile, overlap):
     with pytest.raises(ValueError, match='tile'):
         SpatialTiler(tile, overlap)
+
+
+# ------------------------------------------------------------------ scene cuts in the stream
+def test_a_cut_ends_the_chunk_and_nothing_is_blended_across_it():
+    # shot A (6 frames), a cut, shot B (5 frames): every model call lies within one shot, and
+    # the frames of each shot equal the chunked run of that shot alone
+    from realbasicvsr_plugin.apis.temporal_chunks import CUT
+    shot_a, shot_b = frames(6, seed=1), frames(5, seed=2)
+    calls = []
+
+    def model(lqs):
+        calls.append([id(f) for f in lqs[0]])
+        return bidirectional_recurrence(lqs)
+
+    chunker = TemporalChunker(4, 2)
+    out = torch.stack(list(chunker(iter(shot_a + [CUT] + shot_b), model)))
+    assert out.shape[0] == 11
+    assert (out[:6] - run_chunked(shot_a, bidirectional_recurrence, 4, 2)).abs().max() < 1e-6
+    assert (out[6:] - run_chunked(shot_b, bidirectional_recurrence, 4, 2)).abs().max() < 1e-6
+    # without the cut the frames after it differ (the recurrence would carry shot A into B)
+    joined = run_chunked(shot_a + shot_b, bidirectional_recurrence, 4, 2)
+    assert (joined[6:] - out[6:]).abs().max() > 1e-3
+
+
+def test_cuts_at_the_ends_and_back_to_back_give_every_frame_once():
+    from realbasicvsr_plugin.apis.temporal_chunks import CUT
+    a, b = frames(3, seed=3), frames(1, seed=4)
+    out = list(TemporalChunker(4, 1)(iter([CUT] + a + [CUT, CUT] + b + [CUT]), per_frame_model))
+    expected = [per_frame_model(f[None, None])[0, 0] for f in a + b]
+    assert len(out) == 4 and all(torch.equal(o, e) for o, e in zip(out, expected))
+
+
+def test_frames_are_handed_on_as_the_model_produces_them():
+    # a model that yields its frames one by one: the first output is handed on before the
+    # model has produced its second frame
+    produced = []
+
+    def lazy_model(lqs):
+        for i in range(lqs.shape[1]):
+            produced.append(i)
+            yield per_frame_model(lqs[:, i:i + 1])[0, 0]
+
+    stream = TemporalChunker(4, 0)(iter(frames(4)), lazy_model)
+    next(stream)
+    assert produced == [0]
+    assert len(list(stream)) == 3

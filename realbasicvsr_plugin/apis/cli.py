@@ -95,15 +95,23 @@ def build_parser() -> argparse.ArgumentParser:
                        "config's)")
 
     stream = parser.add_argument_group('streaming')
+    stream.add_argument('--max-memory', default=None, metavar='SIZE',
+                        help='memory budget of the whole run, e.g. 6G or 512M: peak resident '
+                        'memory on a CPU, peak allocated memory on a GPU; chooses the chunk '
+                        'length and, only when needed, tiles (default: 80%% of the available '
+                        'RAM or free GPU memory)')
     stream.add_argument('--max-seq-len', type=_whole_number, default=None,
-                        help=f"frames per temporal chunk, 0 for the whole clip at once "
-                        f"(default: {d['max_seq_len']})")
+                        help="frames per temporal chunk, 0 for the whole clip at once "
+                        "(default: the longest, up to 32, that --max-memory allows)")
     stream.add_argument('--overlap', type=_whole_number, default=None,
                         help=f"frames shared by consecutive chunks (default: {d['overlap']})")
     stream.add_argument('--tile', type=_whole_number, default=None,
                         help='tile size in input pixels for large frames: 0 for no tiling, or '
                         "at least the network's smallest input (64 for RealBasicVSRNet) "
-                        f"(default: {d['tile']})")
+                        '(default: tiles only when --max-memory needs them)')
+    stream.add_argument('--scene-cuts', default=None, metavar='T',
+                        help="scene-cut threshold in (0, 1] (histogram distance of consecutive "
+                        "frames), or 'off'; chunks end at cuts (default: 0.4)")
     stream.add_argument('--tile-overlap', type=_whole_number, default=None,
                         help=f"overlap of tiles in input pixels (default: {d['tile_overlap']})")
     stream.add_argument('--start', type=_whole_number, default=0,
@@ -307,7 +315,8 @@ def _run(args: argparse.Namespace):
         start=args.start, end=args.end, codec=args.codec, crf=args.crf,
         bitrate=args.bitrate, pix_fmt=args.pix_fmt, fps=args.fps, audio=not args.no_audio,
         overwrite=args.overwrite, progress=not (args.no_progress or args.quiet),
-        png_compression=args.png_compression, png_bit_depth=args.png_bit_depth)
+        png_compression=args.png_compression, png_bit_depth=args.png_bit_depth,
+        max_memory=args.max_memory, scene_cuts=args.scene_cuts)
 
 
 if __name__ == '__main__':

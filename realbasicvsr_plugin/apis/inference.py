@@ -18,18 +18,20 @@ from torch import nn
 from .atomic_output import check_output_path, frame_file_test, reserve_output
 from .cancellation import check_termination
 from .errors import InferenceError
-from .frame_readers import VideoFileReader, network_input, open_frame_reader
+from .frame_readers import VideoFileReader, open_frame_reader
 from .frame_writers import (FrameWriter, PngFolderWriter, SingleImageWriter, VideoFileWriter,
                             output_kind, quantise)
+from .memory_budget import encoder_reserve, parse_size
 from .model_loading import load_model
 from .option_checks import check_fps, check_options, check_tile_for_model
+from .scene_cuts import parse_threshold
 from .streaming_inferencer import StreamingInferencer, check_precision, resolve_device
 
 #: Built-in defaults of the streaming settings (overridden by a config's ``inference_cfg``).
 INFERENCE_DEFAULTS = dict(
-    max_seq_len=32,  # frames per temporal chunk; 0 = the whole clip at once
+    max_seq_len='auto',  # frames per temporal chunk, from max_memory; 0 = the whole clip at once
     overlap=4,  # frames shared by consecutive chunks, cross-faded
-    tile=0,  # tile size in input pixels; 0 = no tiling
+    tile='auto',  # tile size in input pixels, only when max_memory needs it; 0 = no tiling
     tile_overlap=16,  # overlap of tiles in input pixels, cross-faded
     refine_threshold=None,  # None keeps the network's configured threshold
     max_passes=None,  # None keeps the network's configured maximum
@@ -38,6 +40,8 @@ INFERENCE_DEFAULTS = dict(
     bitrate=None,
     pix_fmt=None,  # None: 4:2:0 at the source's bit depth where the codec can, else yuv420p
     fps=None,  # None: the source's timestamps (25 fps for images); a number forces that rate
+    max_memory=None,  # None: 80% of the available RAM (CPU) or free device memory (CUDA)
+    scene_cuts=None,  # None: detect cuts at the default threshold; 'off': no detection
 )
 
 #: Frame rate of a video written from images when none is given.
@@ -60,6 +64,8 @@ class InferenceSummary:
         warnings (list[str]): One-line warnings for the user: malformed colour or rotation
             metadata of the source (and the fallback taken), and what of the source the output
             could not carry.
+        plan (str | None): The chunk length and tiles used, and the memory estimate.
+        scene_cuts (int): Scene cuts found (chunks end there).
     """
     output: Path
     kind: str
@@ -70,6 +76,8 @@ class InferenceSummary:
     audio: Optional[str] = None
     mean_passes: Optional[float] = None
     warnings: List[str] = field(default_factory=list)
+    plan: Optional[str] = None
+    scene_cuts: int = 0
 
     @property
     def fps(self) -> float:
@@ -104,7 +112,8 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
                   fps: Union[float, Fraction, None] = None, audio: bool = True,
                   overwrite: bool = False, progress: bool = False,
                   png_compression: int = 3,
-                  png_bit_depth: Optional[int] = None) -> InferenceSummary:
+                  png_bit_depth: Optional[int] = None, max_memory: Union[int, str, None] = None,
+                  scene_cuts: Union[float, str, None] = None) -> InferenceSummary:
     """Restore a video, a folder of frames or an image, streaming frame by frame.
 
     Args:
@@ -120,9 +129,11 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
         device (str): ``'auto'``, ``'cpu'``, ``'cuda'``, ``'cuda:N'``. Defaults to ``'auto'``.
         precision (str): ``'fp32'``, ``'fp16'`` (CUDA GPUs) or ``'bf16'`` (CUDA GPUs, CPUs with
             native bfloat16).
-        max_seq_len (int, optional): Frames per temporal chunk (0: whole clip at once).
+        max_seq_len (int | str, optional): Frames per temporal chunk (0: whole clip at once;
+            default ``'auto'``: the longest, up to 32, that ``max_memory`` allows).
         overlap (int, optional): Frames shared by consecutive chunks.
-        tile (int, optional): Tile size in input pixels (0: no tiling).
+        tile (int | str, optional): Tile size in input pixels (0: no tiling; default
+            ``'auto'``: tiles only when ``max_memory`` needs them).
         tile_overlap (int, optional): Overlap of neighbouring tiles in input pixels.
         refine_threshold (float | str, optional): Dynamic-refinement threshold (0-255 scale),
             or ``'off'`` for one cleaning pass.
@@ -142,6 +153,11 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
         png_compression (int): PNG compression level for frame folders. Defaults to 3.
         png_bit_depth (int, optional): 8 or 16 bits per channel for frame folders (and PNG/TIFF
             image outputs); ``None``: 16 for sources of more than 8 bits, else 8.
+        max_memory (int | str, optional): Memory budget of the whole run (``'6G'``, bytes):
+            peak resident memory on a CPU, peak allocated device memory on CUDA. Default: 80%
+            of the available RAM or free device memory (see ``docs/inference.md``).
+        scene_cuts (float | str, optional): Scene-cut threshold (0-1, histogram distance of
+            consecutive frames), or ``'off'``. Chunks end at cuts. Default: 0.4.
 
     Returns:
         InferenceSummary: What was written.
@@ -153,6 +169,9 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
     check_output_path(output, kind == 'frames', overwrite, inputs=[input])
     dev = resolve_device(device)
     check_precision(precision, dev)
+    if max_memory not in (None, 'auto'):  # bad values are refused before any work
+        parse_size(max_memory)
+    parse_threshold(scene_cuts)
 
     with open_frame_reader(input, start, end) as reader, \
             reserve_output(output, kind == 'frames', overwrite, [input],
@@ -167,15 +186,20 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
         opts = _settings(cfg, dict(max_seq_len=max_seq_len, overlap=overlap, tile=tile,
                                    tile_overlap=tile_overlap, refine_threshold=refine_threshold,
                                    max_passes=max_passes, codec=codec, crf=crf, bitrate=bitrate,
-                                   pix_fmt=pix_fmt, fps=fps))
+                                   pix_fmt=pix_fmt, fps=fps, max_memory=max_memory,
+                                   scene_cuts=scene_cuts))
         check_tile_for_model(opts['tile'], model)
         check_options(opts)  # the config's inference_cfg too
         inferencer = StreamingInferencer(
             model, device=dev, precision=precision, max_seq_len=opts['max_seq_len'],
             overlap=opts['overlap'], tile=opts['tile'], tile_overlap=opts['tile_overlap'],
-            refine_threshold=opts['refine_threshold'], max_passes=opts['max_passes'])
+            refine_threshold=opts['refine_threshold'], max_passes=opts['max_passes'],
+            max_memory=opts['max_memory'], scene_cuts=opts['scene_cuts'])
         width, height = reader.size
         out_size = (width * inferencer.scale, height * inferencer.scale)
+        # chunk length and tiles from the budget, before decoding (refused here if none fits)
+        plan = inferencer.plan_for((height, width), num_frames=reader.num_frames,
+                                   reserve=encoder_reserve(*out_size) if kind == 'video' else 0)
         writer = _open_writer(kind, output, reader, out_size, opts, audio, overwrite, input,
                               png_compression, png_bit_depth)
         with writer:
@@ -186,7 +210,7 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
             source = iter(reader)
             try:
                 # each frame's name and timestamp travel beside it (the tag without its pixels)
-                frames = ((frame._replace(image=None), network_input(frame.image))
+                frames = ((frame._replace(image=None), frame.image)
                           for frame in _checked(source))
                 for tag, restored in inferencer.restore_named(frames):
                     check_termination()
@@ -205,7 +229,8 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
                                 seconds=time.perf_counter() - began,
                                 input_size=(width, height), output_size=out_size,
                                 audio=audio_mode, mean_passes=inferencer.mean_passes(),
-                                warnings=_fidelity_warnings(reader, writer))
+                                warnings=_fidelity_warnings(reader, writer),
+                                plan=plan.describe(), scene_cuts=inferencer.scene_cuts)
 
 
 def _frame_files(reader):

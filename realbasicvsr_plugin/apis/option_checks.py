@@ -37,8 +37,15 @@ _INT_RANGES = {
     'crf': (0, 63),
     'png_compression': (0, 9),
 }
+#: Options that may also be ``'auto'``: chosen from the memory budget (see memory_budget.py).
+_AUTO = ('max_seq_len', 'tile')
 _BOOLS = ('trust_checkpoint', 'audio', 'overwrite', 'progress')
 _STRINGS = ('codec', 'pix_fmt', 'precision')
+
+
+def _given(value: Any) -> Any:
+    """An option's explicit value, None where it is chosen from the memory budget."""
+    return None if value == 'auto' else value
 
 
 def _describe(value: Any) -> str:
@@ -159,17 +166,17 @@ def check_options(options: Mapping[str, Any]) -> None:
         raise InferenceError(f"device must be a string such as 'cpu' or 'cuda:0', got "
                              f'{_describe(device)}', param='device')
     for name in _INT_RANGES:
-        if options.get(name) is not None:
+        if options.get(name) is not None and not (name in _AUTO and options[name] == 'auto'):
             _check_int(name, options[name])
     start, end = options.get('start') or 0, options.get('end')
     if end is not None and end <= start:
         raise InferenceError(f'end ({end}) must be greater than start ({start})',
                              param=('end', 'start'))
-    max_seq_len, overlap = options.get('max_seq_len'), options.get('overlap')
+    max_seq_len, overlap = _given(options.get('max_seq_len')), options.get('overlap')
     if max_seq_len and overlap is not None and overlap >= max_seq_len:
         raise InferenceError(f'overlap ({overlap}) must be smaller than max_seq_len '
                              f'({max_seq_len})', param=('overlap', 'max_seq_len'))
-    tile, tile_overlap = options.get('tile'), options.get('tile_overlap')
+    tile, tile_overlap = _given(options.get('tile')), options.get('tile_overlap')
     if tile and tile_overlap is not None and 2 * tile_overlap > tile:
         raise InferenceError(f'tile_overlap must be at most half of tile ({tile // 2} for a '
                              f'tile of {tile}), got {tile_overlap}', param=('tile_overlap', 'tile'))
@@ -196,6 +203,6 @@ def check_tile_for_model(tile: Optional[int], model: nn.Module) -> None:
         InferenceError: ``0 < tile < model.min_size``.
     """
     min_size = getattr(model, 'min_size', None)
-    if tile and _is_int(min_size) and tile < min_size:
+    if _given(tile) and _is_int(min_size) and tile < min_size:
         raise InferenceError(f'tile must be 0 or at least {min_size} (the network pads smaller '
                              f'tiles up to {min_size} pixels), got {tile}', param='tile')

@@ -77,7 +77,8 @@ class SpatialTiler:
             if tile < 1:
                 raise ValueError(f'tile must be positive (0 = off), got {tile}')
             if overlap < 0 or 2 * overlap > tile:
-                raise ValueError(f'tile overlap must be in 0..tile/2 ({tile // 2}), got {overlap}')
+                raise ValueError(f'tile_overlap must be in 0..{tile // 2} (at most half the tile), '
+                                 f'got {overlap}')
         self.tile = tile
         self.overlap = overlap
 

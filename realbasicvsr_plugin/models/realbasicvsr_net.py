@@ -21,11 +21,14 @@ checkpoints load with ``strict=True``. Deliberate differences from MMagic 1.2.0:
 * the input tensor is never modified in place (MMagic's sequential cleaning writes into ``lqs``);
 * forward and backward flows are computed in one SPyNet call;
 * frames smaller than ``min_size`` are padded (replicate) and the output cropped back;
-* at inference on a CPU the work is cut so that activations stay in the CPU caches: frames are
-  cleaned a few at a time, and the x4 upsampling runs in horizontal strips (with the halo rows its
-  3x3 convolutions need, so the result is the same). See ``cpu_cache_bytes``.
+* the weights are in ``channels_last`` memory format from construction (NHWC convolutions are
+  about twice as fast on CPUs and tensor-core GPUs; state dicts load and save unchanged);
+* at inference (eval mode, autograd off) four steps run in pieces with the same results, so that
+  activations stay in the CPU's caches and memory does not grow with the chunk:
+  :mod:`.inference_schedule` (``cpu_cache_bytes``);
+* :meth:`RealBasicVSRNet.stream` hands out the HR frames one at a time as they are produced.
 """
-from typing import List, Optional, Tuple, Union
+from typing import Iterator, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -38,36 +41,10 @@ from mmengine.model import BaseModule
 
 from realbasicvsr_plugin.registry import MODELS
 
+from . import inference_schedule as schedule
+from .inference_schedule import DEFAULT_CPU_CACHE_BYTES
+
 SUPPORTED_SCALES = (1, 2, 4)
-
-#: Default of ``cpu_cache_bytes``: measured best on a 2-core AVX-512 CPU (2 MiB L2 per core, 32 MiB
-#: L3) for 90x160 and 180x320 inputs (docs/benchmarks.md).
-DEFAULT_CPU_CACHE_BYTES = 8 << 20
-
-
-def _cache_tiling(x: torch.Tensor, budget: int) -> bool:
-    """Whether to cut the work into cache-sized pieces: inference (no autograd) on a CPU."""
-    return budget > 0 and x.device.type == 'cpu' and not torch.is_grad_enabled()
-
-
-def run_residual_stack(stack: ResidualBlocksWithInputConv, feat: torch.Tensor) -> torch.Tensor:
-    """``stack(feat)``, with each residual block's skip connection added in place at inference.
-
-    MMagic's ``ResidualBlockNoBN`` returns ``identity + out * res_scale``: with ``res_scale == 1``
-    that is a multiplication by one and a fresh tensor per block. Without autograd the sum can be
-    formed in the conv's output buffer instead; the result is the same.
-    """
-    if torch.is_grad_enabled():
-        return stack(feat)
-    conv, act, blocks = stack.main
-    feat = act(conv(feat))
-    for block in blocks:
-        if block.res_scale != 1.0:
-            feat = block(feat)
-            continue
-        out = block.conv2(block.relu(block.conv1(feat)))
-        feat = out.add_(feat)
-    return feat
 
 
 class BasicVSRCore(BaseModule):
@@ -81,7 +58,7 @@ class BasicVSRCore(BaseModule):
         mid_channels (int): Channels of the propagated features. Default: 64.
         num_blocks (int): Residual blocks in each propagation branch. Default: 20.
         scale (int): Upsampling factor, one of 1, 2, 4. Default: 4.
-        cpu_cache_bytes (int): At inference on a CPU, the x4 upsampling runs in strips of about
+        cpu_cache_bytes (int): At inference on a CPU, the upsampling runs in tiles of about
             this many bytes of features (0: whole frames). Default: 8 MiB.
     """
 
@@ -133,9 +110,12 @@ class BasicVSRCore(BaseModule):
             ``flows_backward`` (frame i -> i+1), each (n, t-1, 2, h, w).
         """
         n, t, c, h, w = lrs.size()
+        mirrored = self.is_mirror_extended(lrs)
+        if schedule.applies(self, lrs):  # a few pairs per call
+            return schedule.flows(self.spynet, lrs, mirrored)
         lrs_1 = lrs[:, :-1].reshape(-1, c, h, w)
         lrs_2 = lrs[:, 1:].reshape(-1, c, h, w)
-        if self.is_mirror_extended(lrs):
+        if mirrored:
             return None, self.spynet(lrs_1, lrs_2).view(n, t - 1, 2, h, w)
         # one SPyNet call for both directions
         flows = self.spynet(torch.cat([lrs_1, lrs_2]), torch.cat([lrs_2, lrs_1]))
@@ -154,10 +134,13 @@ class BasicVSRCore(BaseModule):
 
     def upsample(self, feat: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
         """Reconstruct one HR frame from fused features and add the upsampled LR frame."""
-        if _cache_tiling(feat, self.cpu_cache_bytes):
-            rows = self._strip_rows(feat)
-            if rows < feat.size(2):
-                return self._upsample_in_strips(feat, lr, rows)
+        if schedule.applies(self, feat):  # in tiles with halos
+            shape = schedule.tile_shape(feat, self.scale,
+                                        schedule.piece_bytes(self.cpu_cache_bytes, feat),
+                                        cpu=feat.device.type == 'cpu')
+            if shape is not None:
+                return schedule.upsample_in_tiles(self.upsample_stages(), self.lrelu, feat,
+                                                  self._upsampled_lr(lr), self.scale, shape)
         out = self.lrelu(self.upsample1(feat))
         if self.upsample2 is not None:
             out = self.lrelu(self.upsample2(out))
@@ -170,57 +153,11 @@ class BasicVSRCore(BaseModule):
             return lr
         return F.interpolate(lr, scale_factor=self.scale, mode='bilinear', align_corners=False)
 
-    def _strip_rows(self, feat: torch.Tensor) -> int:
-        """LR rows per upsampling strip; the whole frame when its HR features fit the caches."""
-        n, _, h, w = feat.shape
-        hr_row_bytes = n * self.scale**2 * w * 64 * feat.element_size()  # 64-channel HR features
-        if h * hr_row_bytes <= 4 * self.cpu_cache_bytes:
-            return h
-        return max(4, self.cpu_cache_bytes // hr_row_bytes)
-
-    def _upsample_in_strips(self, feat: torch.Tensor, lr: torch.Tensor,
-                            rows: int) -> torch.Tensor:
-        """``upsample`` computed in horizontal strips of ``rows`` LR rows.
-
-        Each strip reads the halo rows its 3x3 convolutions need (recomputing them), and zero rows
-        stand in for the convolutions' padding only at the frame's top and bottom, so every output
-        pixel is computed from the same numbers as in one pass over the frame.
-        """
-        stages = self.upsample_stages()
-        heights = [feat.size(2)]
-        for _, factor, _ in stages:
-            heights.append(heights[-1] * factor)
-        base = self._upsampled_lr(lr)
-        out = torch.empty_like(base)
-        for s0 in range(0, heights[0], rows):
-            s1 = min(s0 + rows, heights[0])
-            # rows each step needs at its input (may reach outside the frame: zero padding)
-            spans = [(0, 0)] * len(stages)
-            lo, hi = s0 * self.scale, s1 * self.scale
-            for k in range(len(stages) - 1, -1, -1):
-                conv, factor, _ = stages[k]
-                pad = conv.padding[0]
-                lo, hi = lo // factor - pad, -(-hi // factor) + pad
-                spans[k] = (lo, hi)
-                lo, hi = max(lo, 0), min(hi, heights[k])
-            x = feat[:, :, lo:hi]
-            for k, (conv, factor, act) in enumerate(stages):
-                lo, hi = spans[k]
-                pad_top, pad_bottom = max(0, -lo), max(0, hi - heights[k])
-                if pad_top or pad_bottom:
-                    x = F.pad(x, (0, 0, pad_top, pad_bottom))
-                x = F.conv2d(x, conv.weight, conv.bias, padding=(0, conv.padding[1]))
-                if factor > 1:
-                    x = F.pixel_shuffle(x, factor)
-                if act:
-                    x = self.lrelu(x)
-                if k + 1 < len(stages):  # keep the rows the next step needs
-                    start = (lo + conv.padding[0]) * factor
-                    nlo, nhi = spans[k + 1]
-                    x = x[:, :, max(nlo, 0) - start:min(nhi, heights[k + 1]) - start]
-            a, b = s0 * self.scale, s1 * self.scale
-            out[:, :, a:b] = x + base[:, :, a:b]
-        return out
+    def _residual_stack(self, stack: ResidualBlocksWithInputConv,
+                        feat: torch.Tensor) -> torch.Tensor:
+        if schedule.applies(self, feat):  # skips added in place
+            return schedule.residual_stack(stack, feat)
+        return stack(feat)
 
     def forward(self, lrs: torch.Tensor) -> torch.Tensor:
         """Super-resolve a sequence.
@@ -231,6 +168,17 @@ class BasicVSRCore(BaseModule):
         Returns:
             Tensor: (n, t, c, scale*h, scale*w).
         """
+        return torch.stack(list(self.frames(lrs)), dim=1)
+
+    def frames(self, lrs: torch.Tensor) -> Iterator[torch.Tensor]:
+        """Super-resolve a sequence, yielding each HR frame (n, c, scale*h, scale*w) in turn.
+
+        Args:
+            lrs (Tensor): (n, t, c, h, w).
+
+        Yields:
+            Tensor: The HR frames, first to last.
+        """
         n, t, _, h, w = lrs.size()
         flows_forward, flows_backward = self.compute_flow(lrs) if t > 1 else (None, None)
 
@@ -240,12 +188,11 @@ class BasicVSRCore(BaseModule):
         for i in range(t - 1, -1, -1):
             if i < t - 1:
                 feat_prop = flow_warp(feat_prop, flows_backward[:, i].permute(0, 2, 3, 1))
-            feat_prop = run_residual_stack(self.backward_resblocks,
-                                           torch.cat([lrs[:, i], feat_prop], dim=1))
+            feat_prop = self._residual_stack(self.backward_resblocks,
+                                             torch.cat([lrs[:, i], feat_prop], dim=1))
             backward_feats[i] = feat_prop
 
         # forward-time propagation, fusion and upsampling
-        outputs = []
         feat_prop = torch.zeros_like(feat_prop)
         for i in range(t):
             lr_curr = lrs[:, i]
@@ -253,12 +200,11 @@ class BasicVSRCore(BaseModule):
                 flow = (flows_forward[:, i - 1]
                         if flows_forward is not None else flows_backward[:, -i])
                 feat_prop = flow_warp(feat_prop, flow.permute(0, 2, 3, 1))
-            feat_prop = run_residual_stack(self.forward_resblocks,
-                                           torch.cat([lr_curr, feat_prop], dim=1))
+            feat_prop = self._residual_stack(self.forward_resblocks,
+                                             torch.cat([lr_curr, feat_prop], dim=1))
             fused = self.lrelu(self.fusion(torch.cat([backward_feats[i], feat_prop], dim=1)))
             backward_feats[i] = None  # free as we go
-            outputs.append(self.upsample(fused, lr_curr))
-        return torch.stack(outputs, dim=1)
+            yield self.upsample(fused, lr_curr)
 
 
 @MODELS.register_module()
@@ -288,10 +234,11 @@ class RealBasicVSRNet(BaseModule):
         max_passes (int): Largest number of cleaning passes per frame. Default: 3 (as MMagic).
         min_size (int): Frames with a side shorter than this are padded (replicate) up to it and
             the output is cropped back; SPyNet is designed for inputs of at least 64. Default: 64.
-        cpu_cache_bytes (int): At inference (no autograd) on a CPU, work on about this many bytes
-            of activations at a time so they stay in the CPU's caches: frames are cleaned a few at
-            a time and the x4 upsampling runs in strips. Results do not depend on it; 0 turns it
-            off. Training and GPUs always run whole batches and frames. Default: 8 MiB.
+        cpu_cache_bytes (int): At inference (eval mode, no autograd) on a CPU, work on about this
+            many bytes of activations at a time so they stay in the CPU's caches: frames are
+            cleaned a few at a time and the upsampling runs in tiles (see
+            :mod:`.inference_schedule`). Results do not depend on it; 0 runs whole frames.
+            Training always runs whole batches and frames. Default: 8 MiB.
         init_cfg (dict, optional): Initialisation config. Default: None.
     """
 
@@ -348,6 +295,9 @@ class RealBasicVSRNet(BaseModule):
         if spynet_pretrained is not None:
             from .checkpoint import load_checkpoint
             load_checkpoint(self.basicvsr.spynet, spynet_pretrained, strict=True)
+        # NHWC weights make every convolution produce NHWC activations, the fast layout of
+        # oneDNN and cuDNN; loading a state dict copies into them and keeps the layout
+        self.to(memory_format=torch.channels_last)
 
     @property
     def cpu_cache_bytes(self) -> int:
@@ -378,19 +328,16 @@ class RealBasicVSRNet(BaseModule):
     def _clean_once(self, frames: torch.Tensor) -> torch.Tensor:
         """Residue of one cleaning pass for a batch of frames (b, c, h, w)."""
         def residue(x):
-            return self.image_cleaning[1](run_residual_stack(self.image_cleaning[0], x))
+            return self.image_cleaning[1](self.basicvsr._residual_stack(self.image_cleaning[0], x))
 
         if self.is_sequential_cleaning:
-            chunk = 1
-        elif _cache_tiling(frames, self.cpu_cache_bytes):
-            frame_bytes = frames.size(2) * frames.size(3) * self.mid_channels * \
-                frames.element_size()
-            chunk = max(1, self.cpu_cache_bytes // frame_bytes)
+            per_piece = 1
+        elif schedule.applies(self, frames):  # a few frames at a time
+            per_piece = schedule.frames_per_piece(
+                frames, self.mid_channels, schedule.piece_bytes(self.cpu_cache_bytes, frames))
         else:
             return residue(frames)
-        if chunk >= frames.size(0):
-            return residue(frames)
-        return torch.cat([residue(f) for f in frames.split(chunk)])
+        return schedule.in_pieces(residue, frames, per_piece)
 
     def clean(self, lqs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Clean every frame, with per-frame dynamic refinement (Eq. 5).
@@ -436,6 +383,16 @@ class RealBasicVSRNet(BaseModule):
         if lqs.size(0) == 0 or lqs.size(1) == 0 or lqs.size(3) == 0 or lqs.size(4) == 0:
             raise ValueError(f'RealBasicVSRNet got an empty input of shape {tuple(lqs.shape)}')
 
+    def _pad(self, lqs: torch.Tensor) -> Tuple[torch.Tensor, bool]:
+        """Frames padded (replicate) to at least ``min_size``, and whether they were."""
+        h, w = lqs.shape[-2:]
+        pad_h, pad_w = max(0, self.min_size - h), max(0, self.min_size - w)
+        if not (pad_h or pad_w):
+            return lqs, False
+        n, t = lqs.shape[:2]
+        return F.pad(lqs.flatten(0, 1), (0, pad_w, 0, pad_h),
+                     mode='replicate').unflatten(0, (n, t)), True
+
     def forward(self, lqs: torch.Tensor, return_lqs: bool = False
                 ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
         """Clean and super-resolve a sequence.
@@ -450,16 +407,30 @@ class RealBasicVSRNet(BaseModule):
         """
         self._check_input(lqs)
         h, w = lqs.shape[-2:]
-        pad_h, pad_w = max(0, self.min_size - h), max(0, self.min_size - w)
-        if pad_h or pad_w:
-            n, t = lqs.shape[:2]
-            lqs = F.pad(lqs.flatten(0, 1), (0, pad_w, 0, pad_h),
-                        mode='replicate').unflatten(0, (n, t))
+        lqs, padded = self._pad(lqs)
 
         cleaned, self.last_passes = self.clean(lqs)
         outputs = self.basicvsr(cleaned)
 
-        if pad_h or pad_w:
+        if padded:
             outputs = outputs[..., :h * self.scale, :w * self.scale]
             cleaned = cleaned[..., :h, :w]
         return (outputs, cleaned) if return_lqs else outputs
+
+    def stream(self, lqs: torch.Tensor) -> Iterator[torch.Tensor]:
+        """Like :meth:`forward`, handing out the HR frames one at a time as they are produced.
+
+        Only one HR frame exists at a time, instead of the whole sequence's.
+
+        Args:
+            lqs (Tensor): LR frames (n, t, 3, h, w), RGB in [0, 1]. Not modified.
+
+        Yields:
+            Tensor: HR frame i, (n, 3, scale*h, scale*w), for i = 0 .. t-1.
+        """
+        self._check_input(lqs)
+        h, w = lqs.shape[-2:]
+        lqs, padded = self._pad(lqs)
+        cleaned, self.last_passes = self.clean(lqs)
+        for out in self.basicvsr.frames(cleaned):
+            yield out[..., :h * self.scale, :w * self.scale] if padded else out
