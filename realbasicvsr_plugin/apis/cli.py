@@ -2,7 +2,9 @@
 
 Examples::
 
-    realbasicvsr input.mp4 output.mp4
+    realbasicvsr input.mp4 output.mp4 --model realbasicvsr
+    realbasicvsr a.mp4 b.mkv frames_in/ -o restored/ --model realbasicvsr
+    realbasicvsr input.mp4 output.mp4 --resume          # after a crash or kill
     realbasicvsr input.mp4 frames_out/ --checkpoint model.pth --config config.py
     realbasicvsr frames_in/ output.mkv --fps 30 --codec libx265 --crf 20
     realbasicvsr big.mp4 out.mp4 --device cuda --fp16 --tile 256 --max-seq-len 20
@@ -17,12 +19,14 @@ import re
 import signal
 import sys
 import threading
+import traceback
 from typing import Iterator, List, Optional
 
 from .cancellation import (Terminated, check_termination, request_termination,
                            reset_termination)
 from .errors import InferenceError
 from .inference import INFERENCE_DEFAULTS
+from .segments import DEFAULT_SEGMENT_FRAMES
 
 PROG = 'realbasicvsr'
 
@@ -64,11 +68,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description='Real-world video super-resolution with RealBasicVSR, '
         'streamed frame by frame so memory does not grow with the video length.')
-    parser.add_argument('input', help='video file, folder of frames, or image')
-    parser.add_argument('output', help='video file (.mp4, .mkv, .mov, .avi, .webm), a folder '
-                        'for PNG frames (no extension), or an image file for a one-frame input')
+    parser.add_argument('paths', nargs='*', metavar='PATH',
+                        help='INPUT OUTPUT, or INPUT [INPUT ...] with -o OUT_DIR. An input is a '
+                        'video file, a folder of frames, or an image; the output a video file '
+                        '(.mp4, .mkv, .mov, .avi, .webm), a folder for PNG frames (no '
+                        'extension), or an image file for a one-frame input')
+    parser.add_argument('-o', '--output-dir', metavar='OUT_DIR',
+                        help='restore every PATH into this folder, each output named after its '
+                        'input; a failing input is reported and the others go on')
 
     model = parser.add_argument_group('model')
+    model.add_argument('--model', dest='model_name', metavar='NAME',
+                       help='a released RealBasicVSR model by name, downloaded once and '
+                       'verified (see --list-models); instead of --checkpoint/--config')
+    model.add_argument('--list-models', action='store_true',
+                       help='list the released models and exit')
     model.add_argument('--checkpoint', help='checkpoint path or URL (default: the demo model '
                        'shipped with the package)')
     model.add_argument('--config', help="plugin config whose model.generator is the network "
@@ -107,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help='first frame to restore (0-based; default: 0)')
     stream.add_argument('--end', type=_positive_int, default=None,
                         help='frame index one past the last frame to restore')
+    stream.add_argument('--resume', action='store_true',
+                        help='continue an interrupted run (crash, Ctrl-C, kill) from its work '
+                        'folder beside the output, with the same input, model and options')
+    stream.add_argument('--segment-frames', type=_non_negative_int, default=None,
+                        help='output frames per segment of a long job, the unit a resumed run '
+                        f'restarts from (default: {DEFAULT_SEGMENT_FRAMES}; 0: no segments)')
 
     out = parser.add_argument_group('output video')
     out.add_argument('--codec', default=None,
@@ -137,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: API parameters whose command-line flag is not ``--`` + the name with dashes.
 PARAM_FLAGS = {'precision': '--fp16/--bf16', 'input': 'INPUT', 'output': 'OUTPUT',
-               'audio': '--no-audio', 'progress': '--no-progress'}
+               'audio': '--no-audio', 'progress': '--no-progress', 'model_name': '--model',
+               'inputs': 'INPUT', 'output_dir': '--output-dir'}
 
 
 def flag_for(param: str) -> str:
@@ -194,6 +215,42 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         reset_termination()
 
 
+def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
+    """Parse the command line and check the shape of its paths."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.input = args.output = None
+    if args.list_models:
+        return args
+    if args.output_dir is not None:
+        if not args.paths:
+            parser.error('give at least one INPUT with -o/--output-dir')
+    elif len(args.paths) == 2:
+        args.input, args.output = args.paths
+    elif len(args.paths) < 2:
+        parser.error('give INPUT OUTPUT, or INPUT [INPUT ...] -o OUT_DIR')
+    else:
+        parser.error(f'{len(args.paths)} paths given: several inputs need -o OUT_DIR '
+                     '(INPUT [INPUT ...] -o OUT_DIR)')
+    return args
+
+
+def list_models_text() -> str:
+    """The table printed by ``--list-models``.
+
+    Returns:
+        str: One line per released model: name, test threshold, description, URL.
+    """
+    from .official_models import OFFICIAL_MODELS
+
+    width = max(len(name) for name in OFFICIAL_MODELS)
+    lines = []
+    for name, entry in OFFICIAL_MODELS.items():
+        lines.append(f'{name:<{width}}  {entry.description}')
+        lines.append(f'{"":<{width}}  {entry.url()}')
+    return '\n'.join(lines)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line.
 
@@ -201,17 +258,23 @@ def main(argv: Optional[List[str]] = None) -> int:
         argv (list[str], optional): Arguments (default: ``sys.argv[1:]``).
 
     Returns:
-        int: Exit status: 0 on success, 1 on an error, 130 after Ctrl-C, 143 after SIGTERM.
+        int: Exit status: 0 on success, 1 on an error (with several inputs: if any failed),
+        130 after Ctrl-C, 143 after SIGTERM.
     """
-    args = build_parser().parse_args(argv)
+    args = _parse(argv)
+    if args.list_models:
+        print(list_models_text())
+        return 0
     try:
         with _sigterm_as_interrupt():
+            if args.output_dir is not None:
+                return _run_many(args)
             summary = _run(args)
     except KeyboardInterrupt as interrupt:
         if args.debug:
             raise
         what = 'terminated' if isinstance(interrupt, Terminated) else 'interrupted'
-        print(f'{PROG}: {what}; no output was written', file=sys.stderr)
+        print(f'{PROG}: {what}; {_unfinished_note(args)}', file=sys.stderr)
         return 143 if isinstance(interrupt, Terminated) else 130
     except Exception as err:  # noqa: BLE001  (every failure becomes one line unless --debug)
         if args.debug:
@@ -219,21 +282,42 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'{PROG}: error: {error_line(err)}', file=sys.stderr)
         return 1
     if not args.quiet:
-        extra = f', audio {summary.audio}' if summary.audio else ''
-        passes = f', {summary.mean_passes:.2f} cleaning passes/frame' \
-            if summary.mean_passes is not None else ''
-        print(f'{PROG}: wrote {summary.frames} frame(s) of {summary.output_size[0]}x'
-              f'{summary.output_size[1]} to {summary.output} in {summary.seconds:.1f} s '
-              f'({summary.fps:.2f} frames/s{extra}{passes})', file=sys.stderr)
+        print(f'{PROG}: {_summary_line(summary)}', file=sys.stderr)
     return 0
 
 
-def _run(args: argparse.Namespace):
-    """Call :func:`~realbasicvsr_plugin.apis.inference.super_resolve` with the parsed options."""
-    from .inference import super_resolve
+def _summary_line(summary) -> str:
+    extra = f', audio {summary.audio}' if summary.audio else ''
+    passes = f', {summary.mean_passes:.2f} cleaning passes/frame' \
+        if summary.mean_passes is not None else ''
+    if summary.resumed_frames:
+        extra += f', resumed after {summary.resumed_frames} frame(s) done before'
+    return (f'wrote {summary.frames} frame(s) of {summary.output_size[0]}x'
+            f'{summary.output_size[1]} to {summary.output} in {summary.seconds:.1f} s '
+            f'({summary.fps:.2f} frames/s{extra}{passes})')
 
-    return super_resolve(
-        args.input, args.output, config=args.config, checkpoint=args.checkpoint,
+
+def _unfinished_note(args: argparse.Namespace) -> str:
+    """What an interrupted run left: nothing, or segments that ``--resume`` continues."""
+    from pathlib import Path
+
+    from .segments import work_folder_for
+
+    outputs = [Path(args.output)] if args.output else []
+    if args.output_dir is not None:
+        from .inference import batch_output_path
+        outputs = [batch_output_path(p, args.output_dir) for p in args.paths]
+    kept = [work_folder_for(o) for o in outputs if (work_folder_for(o) / 'settings.json').is_file()]
+    if kept:
+        return (f"the finished segments are kept in '{kept[0]}'; run the same command with "
+                '--resume to continue')
+    return 'no output was written'
+
+
+def _options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of ``super_resolve`` that the command line sets."""
+    return dict(
+        config=args.config, checkpoint=args.checkpoint, model_name=args.model_name,
         trust_checkpoint=args.trust_checkpoint, device=args.device,
         precision=args.precision, max_seq_len=args.max_seq_len, overlap=args.overlap,
         tile=args.tile, tile_overlap=args.tile_overlap,
@@ -241,7 +325,58 @@ def _run(args: argparse.Namespace):
         start=args.start, end=args.end, codec=args.codec, crf=args.crf,
         bitrate=args.bitrate, pix_fmt=args.pix_fmt, fps=args.fps, audio=not args.no_audio,
         overwrite=args.overwrite, progress=not (args.no_progress or args.quiet),
-        png_compression=args.png_compression)
+        png_compression=args.png_compression, resume=args.resume,
+        segment_frames=args.segment_frames)
+
+
+def _run(args: argparse.Namespace):
+    """Call :func:`~realbasicvsr_plugin.apis.inference.super_resolve` with the parsed options."""
+    from .inference import super_resolve
+
+    return super_resolve(args.input, args.output, **_options(args))
+
+
+def _run_many(args: argparse.Namespace) -> int:
+    """Restore every input into ``--output-dir``: one line per input, then a summary table."""
+    from .inference import super_resolve_many
+
+    def report(result) -> None:
+        if result.status == 'failed':
+            if args.debug:
+                traceback.print_exception(result.error, file=sys.stderr)
+            print(f'{PROG}: error: {result.input}: {error_line(result.error)}', file=sys.stderr)
+        elif not args.quiet:
+            line = _summary_line(result.summary) if result.summary is not None else \
+                f'{result.output} already done, skipped'
+            print(f'{PROG}: {line}', file=sys.stderr)
+
+    results = super_resolve_many(args.paths, args.output_dir, on_result=report,
+                                 **_options(args))
+    failed = sum(not r.ok for r in results)
+    if not args.quiet or failed:
+        print(batch_table(results), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def batch_table(results) -> str:
+    """The summary table of a batch: one row per input, then the totals.
+
+    Args:
+        results (list[BatchResult]): From ``super_resolve_many``.
+
+    Returns:
+        str: The table.
+    """
+    rows = [('status', 'input', 'output', 'frames', 'seconds', 'frames/s')]
+    for r in results:
+        s = r.summary
+        rows.append((r.status, str(r.input), str(r.output), str(s.frames) if s else '-',
+                     f'{s.seconds:.1f}' if s else '-', f'{s.fps:.2f}' if s else '-'))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    failed = sum(not r.ok for r in results)
+    lines.append(f'{len(results)} input(s): {len(results) - failed} ok, {failed} failed')
+    return '\n'.join(lines)
 
 
 if __name__ == '__main__':
