@@ -63,15 +63,30 @@ def server(tmp_path, monkeypatch):
     httpd.server_close()
 
 
-@pytest.fixture(scope='module')
-def paper_checkpoint(tmp_path_factory):
-    """A checkpoint of the paper's architecture in MMagic's layout (random weights)."""
+#: A toy architecture for the tests of download and caching (the paper's is tested once).
+TINY = dict(PAPER_GENERATOR, mid_channels=4, num_propagation_blocks=1, num_cleaning_blocks=1)
+
+
+def mmagic_layout_checkpoint(path: Path, architecture: dict):
+    """A checkpoint in MMagic's layout (random weights); returns (path, network)."""
     torch.manual_seed(3)
-    net = build_generator(PAPER_GENERATOR)
-    path = tmp_path_factory.mktemp('ckpt') / 'paper.pth'
+    net = build_generator(architecture)
     torch.save({'state_dict': {f'generator_ema.{k}': v for k, v in net.state_dict().items()},
                 'meta': {'mmedit_version': '0.14.0'}}, path)
     return path, net
+
+
+@pytest.fixture(scope='module')
+def paper_checkpoint(tmp_path_factory):
+    """A checkpoint of the paper's architecture in MMagic's layout."""
+    return mmagic_layout_checkpoint(tmp_path_factory.mktemp('ckpt') / 'paper.pth',
+                                    PAPER_GENERATOR)
+
+
+@pytest.fixture(scope='module')
+def tiny_checkpoint(tmp_path_factory):
+    """The same with the toy architecture."""
+    return mmagic_layout_checkpoint(tmp_path_factory.mktemp('ckpt') / 'tiny.pth', TINY)
 
 
 def serve_as(folder: Path, checkpoint: Path, name: str) -> str:
@@ -81,9 +96,13 @@ def serve_as(folder: Path, checkpoint: Path, name: str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def rename_entry(monkeypatch, name: str, file_name: str) -> None:
+def rename_entry(monkeypatch, name: str, file_name: str, tiny: bool = True) -> None:
+    """Give a registry entry the name of a served file (and the toy architecture)."""
     entry = zoo.OFFICIAL_MODELS[name]
-    monkeypatch.setitem(zoo.OFFICIAL_MODELS, name, dataclasses.replace(entry, file_name=file_name))
+    changes = dict(file_name=file_name)
+    if tiny:
+        changes['architecture'] = TINY
+    monkeypatch.setitem(zoo.OFFICIAL_MODELS, name, dataclasses.replace(entry, **changes))
 
 
 def same_weights(a, b) -> bool:
@@ -119,9 +138,9 @@ def test_architecture_is_mmagics_and_threshold_the_papers(name, config, theta):
 
 
 def test_downloaded_once_verified_cached_and_loaded_with_its_threshold(
-        server, paper_checkpoint, monkeypatch, tmp_path):
+        server, tiny_checkpoint, monkeypatch, tmp_path):
     folder, base, requests = server
-    checkpoint, expected = paper_checkpoint
+    checkpoint, expected = tiny_checkpoint
     for name, theta in (('realbasicvsr', 5.0), ('realbasicvsr_wogan', 1.5)):
         digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
         file_name = f'{name}_weights_20211104-{digest[:8]}.pth'
@@ -138,9 +157,9 @@ def test_downloaded_once_verified_cached_and_loaded_with_its_threshold(
 
 
 def test_a_file_that_does_not_match_its_name_is_refused_and_not_kept(
-        server, paper_checkpoint, tmp_path):
+        server, tiny_checkpoint, tmp_path):
     folder, base, requests = server
-    checkpoint, _ = paper_checkpoint
+    checkpoint, _ = tiny_checkpoint
     official = zoo.OFFICIAL_MODELS['realbasicvsr'].file_name  # ...-52f77c2c.pth
     serve_as(folder, checkpoint, official)
     with pytest.raises(InferenceError, match='checksum mismatch.*52f77c2c'):
@@ -150,10 +169,23 @@ def test_a_file_that_does_not_match_its_name_is_refused_and_not_kept(
     assert not [p for p in cache.rglob('*') if p.is_file()]
 
 
-def test_a_damaged_cached_file_is_fetched_again(server, paper_checkpoint, monkeypatch,
-                                                tmp_path):
+def test_the_released_layout_loads_into_the_papers_architecture(server, paper_checkpoint,
+                                                                monkeypatch):
     folder, base, requests = server
     checkpoint, expected = paper_checkpoint
+    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    file_name = f'realbasicvsr_c64b20-{digest[:8]}.pth'
+    serve_as(folder, checkpoint, file_name)
+    rename_entry(monkeypatch, 'realbasicvsr', file_name, tiny=False)
+    net, _ = load_model(model_name='realbasicvsr')  # strict: every key and shape must fit
+    assert same_weights(net, expected) and net.dynamic_refine_thres == 5.0
+    assert sum(p.numel() for p in net.parameters()) > 6_000_000  # the paper's 6.3 M
+
+
+def test_a_damaged_cached_file_is_fetched_again(server, tiny_checkpoint, monkeypatch,
+                                                tmp_path):
+    folder, base, requests = server
+    checkpoint, expected = tiny_checkpoint
     digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
     file_name = f'realbasicvsr_x-{digest[:8]}.pth'
     serve_as(folder, checkpoint, file_name)
@@ -191,10 +223,10 @@ def test_list_models(capsys):
     assert 'theta 5' in out and 'theta 1.5' in out
 
 
-def test_model_by_name_on_the_command_line(server, paper_checkpoint, monkeypatch, tmp_path,
+def test_model_by_name_on_the_command_line(server, tiny_checkpoint, monkeypatch, tmp_path,
                                            capsys):
     folder, base, requests = server
-    checkpoint, _ = paper_checkpoint
+    checkpoint, _ = tiny_checkpoint
     digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
     file_name = f'realbasicvsr_c64b20-{digest[:8]}.pth'
     serve_as(folder, checkpoint, file_name)

@@ -19,12 +19,13 @@ The download folder can be replaced (a mirror, or a test server) with the ``base
 the ``REALBASICVSR_PLUGIN_MODEL_URL`` environment variable; the file names stay the same.
 """
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, Optional
 
 from realbasicvsr_plugin.cache import hash_prefix_in_name
 
 from .errors import InferenceError
+from .model_loading import PAPER_GENERATOR
 
 #: Where MMagic publishes the RealBasicVSR weights.
 OFFICIAL_BASE_URL = 'https://download.openmmlab.com/mmediting/restorers/real_basicvsr/'
@@ -43,6 +44,8 @@ class OfficialModel:
         refine_threshold (float): theta of dynamic refinement to test it with (0-255 scale).
         mmagic_name (str): The model's name in MMagic's metafile.
         description (str): One line for ``--list-models``.
+        architecture (dict): The network's config, without the threshold. Default: the paper's
+            (:data:`~.model_loading.PAPER_GENERATOR`).
     """
 
     name: str
@@ -50,6 +53,7 @@ class OfficialModel:
     refine_threshold: float
     mmagic_name: str
     description: str
+    architecture: dict = field(default_factory=lambda: dict(PAPER_GENERATOR))
 
     @property
     def sha256_prefix(self) -> str:
@@ -72,14 +76,12 @@ class OfficialModel:
         return folder.rstrip('/') + '/' + self.file_name
 
     def generator(self) -> dict:
-        """The network's config: the paper's architecture with this model's test threshold.
+        """The network's config: its architecture with this model's test threshold.
 
         Returns:
             dict: A ``RealBasicVSRNet`` config.
         """
-        from .model_loading import PAPER_GENERATOR
-
-        return dict(PAPER_GENERATOR, dynamic_refine_thres=self.refine_threshold)
+        return dict(self.architecture, dynamic_refine_thres=self.refine_threshold)
 
 
 #: The released models by name, the default first.
