@@ -31,8 +31,12 @@ from test_inference_utils import (moving_frames, probe, read_video, write_frames
                                   write_tiny_model, write_video)
 
 #: Toy streaming settings: chunks of 6 frames overlapping by 2 (period 4), segments of 8 frames.
-STREAM = dict(max_seq_len=6, overlap=2, segment_frames=8)
-STREAM_ARGS = ['--max-seq-len', '6', '--overlap', '2', '--segment-frames', '8']
+#: Videos are encoded losslessly (x264, crf 0) where frames are compared: x264's lossy output
+#: is not the same from one run to the next even for identical frames (measured here, also
+#: between two uninterrupted runs), so only a lossless encoding lets the decoded frames show
+#: that the restored frames are the same.
+STREAM = dict(max_seq_len=6, overlap=2, segment_frames=8, crf=0)
+STREAM_ARGS = ['--max-seq-len', '6', '--overlap', '2', '--segment-frames', '8', '--crf', '0']
 
 
 # ------------------------------------------------------------------------------ the plan
@@ -98,7 +102,7 @@ def tiny(tmp_path_factory):
 @pytest.fixture(scope='module')
 def clip(tmp_path_factory):
     root = tmp_path_factory.mktemp('clip')
-    return write_video(root / 'clip.mp4', moving_frames(30, 16, 16), audio='aac')
+    return write_video(root / 'clip.mp4', moving_frames(20, 16, 16), audio='aac')
 
 
 def api(tiny, **kwargs):
@@ -107,12 +111,11 @@ def api(tiny, **kwargs):
 
 
 def test_segmented_png_output_equals_one_pass(tiny, clip, tmp_path):
-    one = super_resolve(clip, tmp_path / 'one', **api(tiny, max_seq_len=6, overlap=2,
-                                                        segment_frames=0))
+    one = super_resolve(clip, tmp_path / 'one', **api(tiny, **{**STREAM, 'segment_frames': 0}))
     parts = super_resolve(clip, tmp_path / 'parts', **api(tiny, **STREAM))
-    assert one.frames == parts.frames == 30
+    assert one.frames == parts.frames == 20
     names = sorted(os.listdir(tmp_path / 'one'))
-    assert names == sorted(os.listdir(tmp_path / 'parts')) and len(names) == 30
+    assert names == sorted(os.listdir(tmp_path / 'parts')) and len(names) == 20
     import cv2
     for name in names:
         np.testing.assert_array_equal(cv2.imread(str(tmp_path / 'one' / name)),
@@ -148,7 +151,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(tiny, clip, tmp_path, mon
     assert not out.exists() and sorted(p.name for p in work.glob('*.done')) == [
         'segment_00000.done', 'segment_00001.done']
     again = super_resolve(clip, out, resume=True, **api(tiny, **STREAM))
-    assert again.resumed_frames == 16 and again.frames == 30 and again.audio == 'copy'
+    assert again.resumed_frames == 16 and again.frames == 20 and again.audio == 'copy'
     np.testing.assert_array_equal(read_video(out), read_video(tmp_path / 'full.mp4'))
     assert full.audio == 'copy' and probe(out)['audio'] == 'aac'
     assert not work.exists()
@@ -185,7 +188,7 @@ def test_resume_with_other_settings_starts_nothing(tiny, clip, tmp_path, monkeyp
     other_config, other_checkpoint, _ = write_tiny_model(tmp_path / 'other', seed=5)
     cases = [
         (dict(api(tiny, **{**STREAM, 'max_seq_len': 8})), 'options'),
-        (dict(api(tiny, **STREAM), codec='mpeg4'), 'options'),
+        (dict(api(tiny, **{**STREAM, 'crf': 20})), 'options'),
         (dict(api(tiny, **STREAM), start=2), 'start'),
         (dict(config=str(other_config), checkpoint=str(other_checkpoint), device='cpu',
               **STREAM), 'model'),
@@ -245,7 +248,7 @@ def test_frame_folder_output_resumes(tiny, clip, tmp_path, monkeypatch):
 def test_killed_then_resumed_gives_the_same_video(tiny, tmp_path):
     """SIGKILL part way through a command, then ``--resume``: the same frames, decoded."""
     config, checkpoint = tiny
-    source = write_video(tmp_path / 'long.mp4', moving_frames(160, 16, 16, seed=4), audio='aac')
+    source = write_video(tmp_path / 'long.mp4', moving_frames(48, 16, 16, seed=4), audio='aac')
     common = ['--config', str(config), '--checkpoint', str(checkpoint), '--no-progress',
               *STREAM_ARGS]
     command = [sys.executable, '-m', 'realbasicvsr_plugin.apis.cli', str(source)]
@@ -259,7 +262,7 @@ def test_killed_then_resumed_gives_the_same_video(tiny, tmp_path):
                                stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 240
-        while len(list(work.glob('*.done'))) < 3:
+        while len(list(work.glob('*.done'))) < 2:
             assert process.poll() is None, 'the run ended before it could be killed'
             assert time.monotonic() < deadline
             time.sleep(0.005)
@@ -269,7 +272,7 @@ def test_killed_then_resumed_gives_the_same_video(tiny, tmp_path):
         if process.poll() is None:
             process.kill()
     done = len(list(work.glob('*.done')))
-    assert 3 <= done < 20 and not out.exists()
+    assert 2 <= done < 6 and not out.exists()
 
     resumed = subprocess.run([*command, str(out), *common, '--resume'], timeout=300,
                              capture_output=True, text=True)

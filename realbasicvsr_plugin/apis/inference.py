@@ -453,7 +453,7 @@ def _restore_in_segments(job: _Job, plan: SegmentPlan, settings: dict, resume: b
                     reader.close()
         audio_mode = _join_segments(job, [work.segment_path(k) for k in range(count)])
     except BaseException:
-        if count == 0:
+        if not work.has_records():
             work.remove()  # nothing worth resuming
         raise
     work.remove()
@@ -488,8 +488,12 @@ def _checked(reader):
 
 
 def _open_writer(kind: str, output: Path, reader, size: Tuple[int, int], opts: dict,
-                 audio: bool, overwrite: bool, input: Path, png_compression: int) -> FrameWriter:
-    """Create the writer for ``kind``, checking the encoder settings before any work."""
+                 audio: bool, overwrite: bool, input: Path, png_compression: int,
+                 **video_options) -> FrameWriter:
+    """Create the writer for ``kind``, checking the encoder settings before any work.
+
+    ``video_options`` go to :class:`VideoFileWriter` as they are.
+    """
     if kind == 'frames':
         return PngFolderWriter(output, overwrite=overwrite, inputs=[input],
                                compression=png_compression)
@@ -504,7 +508,8 @@ def _open_writer(kind: str, output: Path, reader, size: Tuple[int, int], opts: d
     return VideoFileWriter(output, size, rate, codec=opts['codec'], crf=opts['crf'],
                            bitrate=opts['bitrate'], pix_fmt=opts['pix_fmt'],
                            audio_source=audio_source, audio_start=audio_start,
-                           audio_end=audio_end, overwrite=overwrite, inputs=[input])
+                           audio_end=audio_end, overwrite=overwrite, inputs=[input],
+                           **video_options)
 
 
 def _audio_window(reader, input: Path, audio: bool, rate=None):

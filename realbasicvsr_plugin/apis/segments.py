@@ -14,11 +14,12 @@ Why the seams are invisible: the streaming inferencer cuts the video into tempor
 ``L = max_seq_len`` frames that start every ``P = L - overlap`` frames, and cross-fades the overlaps
 (:class:`~.temporal_chunks.TemporalChunker`). Segment boundaries are put on that chunk grid, and
 each segment is restored with one chunk of temporal context before it and the chunk that overlaps
-its end (``overlap`` frames) after it. Every chunk a segment runs is then the same window of input
-frames as in one uninterrupted pass, so each output frame is computed from exactly the same inputs,
-with the same cross-fade, whether the job ran in one go, in segments, or was killed and resumed:
-the result does not depend on where a run stopped. The cost is one chunk computed twice per
-segment (``max_seq_len / segment_frames`` more work; 3 % with the defaults).
+its end (``overlap`` frames) after it (more chunks before it when ``overlap`` exceeds ``P``, so
+that no earlier chunk reaches the segment). Every chunk a segment runs is then the same window of
+input frames as in one uninterrupted pass, so each output frame is computed from exactly the same
+inputs, with the same cross-fade, whether the job ran in one go, in segments, or was killed and
+resumed: the result does not depend on where a run stopped. The cost is one chunk computed twice
+per segment (``max_seq_len / segment_frames`` more work; 3 % with the defaults).
 """
 import hashlib
 import json
@@ -66,13 +67,20 @@ class SegmentPlan:
         """``[first, stop)`` of the output frames of segment ``k`` (the last one stops earlier)."""
         return k * self.length, (k + 1) * self.length
 
+    @property
+    def context(self) -> int:
+        """Chunk periods restored before a segment's first frame: enough that no chunk which
+        starts earlier reaches the segment (``ceil(overlap / P)``), and at least one, so that the
+        last segment has a whole chunk before the end of the input."""
+        return max(1, -(-self.overlap // self.period))
+
     def inputs(self, k: int) -> Tuple[int, int]:
         """``[first, stop)`` of the input frames segment ``k`` is restored from.
 
-        One chunk of context before the segment's first frame (none for the first segment) and,
-        after its last frame, the chunk whose overlap finishes it.
+        :attr:`context` chunk periods before the segment's first frame (none for the first
+        segment) and, after its last frame, the chunk whose overlap finishes it.
         """
-        first = max(0, k * self.length - self.period)
+        first = max(0, k * self.length - self.context * self.period)
         return first, (k + 1) * self.length + self.overlap
 
 
@@ -308,6 +316,10 @@ class WorkFolder:
         _fsync(self.path)
         _write_json(self._record_path(k), dict(frames=frames, last=last))
 
+    def has_records(self) -> bool:
+        """Whether any segment was recorded as complete."""
+        return any(self.path.glob('segment_*.done'))
+
     def discard_from(self, k: int) -> None:
         """Remove segments ``k``, ``k+1``, ... (stale ones a resumed run writes again)."""
         for entry in list(self.path.iterdir()):
@@ -366,27 +378,30 @@ def segment_inputs(frames: Iterator, plan: SegmentPlan, first_segment: int,
     source = iter(frames)
     k = first_segment
     while True:
-        first, stop = plan.inputs(k)
+        stop = plan.inputs(k)[1]
         next_first = plan.inputs(k + 1)[0]
         flag = EndFlag()
         carried: List = []
 
-        def run(held=held, first=first, stop=stop, next_first=next_first, flag=flag,
-                carried=carried):
+        def run(held=held, stop=stop, next_first=next_first, flag=flag, carried=carried):
+            reached = False  # whether the frame before ``stop`` was given
             for frame in held:
-                if frame.index - offset >= next_first:
-                    carried.append(frame)
-                yield frame
-            for frame in source:
                 rel = frame.index - offset
                 if rel >= next_first:
                     carried.append(frame)
+                reached = rel + 1 >= stop
                 yield frame
-                if rel + 1 >= stop:
-                    break
-            else:
-                flag.last = True
-                return
+            if not reached:
+                for frame in source:
+                    rel = frame.index - offset
+                    if rel >= next_first:
+                        carried.append(frame)
+                    yield frame
+                    if rel + 1 >= stop:
+                        break
+                else:
+                    flag.last = True
+                    return
             peek = next(source, None)  # does the source go on after this segment?
             if peek is None:
                 flag.last = True
