@@ -167,3 +167,66 @@ def test_loading_keeps_the_allowlist_registered_for_mmengine(tmp_path):
     torch.save({'message_hub': HistoryBuffer([1.0], [1]), 'x': np.float64(1)}, tmp_path / 'b.pth')
     loaded = torch.load(tmp_path / 'b.pth', weights_only=True)
     assert loaded['message_hub'].current() == 1.0
+
+
+def test_no_module_but_the_cache_opens_urls():
+    """One download path: only ``realbasicvsr_plugin/cache.py`` reaches the network, through
+    torch.hub's ``download_url_to_file`` (checked on the code's syntax tree, docstrings aside)."""
+    import ast
+    from pathlib import Path
+
+    import realbasicvsr_plugin
+
+    modules = {'urllib.request', 'http.client', 'requests', 'urllib3', 'httpx', 'socket'}
+    names = {'urlopen', 'urlretrieve', 'download_url_to_file', 'load_state_dict_from_url',
+             'load_url', 'HTTPConnection'}
+
+    def network_uses(tree):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                yield from (a.name for a in node.names if a.name in modules)
+            elif isinstance(node, ast.ImportFrom):
+                if node.module in modules:
+                    yield node.module
+                yield from (a.name for a in node.names if a.name in names)
+            elif isinstance(node, ast.Attribute) and node.attr in names:
+                yield node.attr
+            elif isinstance(node, ast.Name) and node.id in names:
+                yield node.id
+
+    root = Path(realbasicvsr_plugin.__file__).parent
+    uses = {str(p.relative_to(root)): sorted(set(network_uses(ast.parse(p.read_text()))))
+            for p in root.rglob('*.py')}
+    assert {k: v for k, v in uses.items() if v and k != 'cache.py'} == {}
+    assert uses['cache.py'] == ['download_url_to_file']
+
+
+def test_vgg_weights_come_from_torchvisions_registry():
+    from torchvision.models import VGG19_Weights
+
+    from realbasicvsr_plugin.models.losses.perceptual_loss import vgg_types, vgg_weights_url
+
+    assert vgg_weights_url('vgg19') == VGG19_Weights.IMAGENET1K_V1.url
+    assert vgg_weights_url('vgg19').endswith('-dcbb9e9d.pth')  # verified by its name's prefix
+    assert {'vgg16', 'vgg19', 'vgg19_bn'} <= set(vgg_types())
+
+
+def test_vgg_weights_download_through_the_checkpoint_cache(served, tmp_path, monkeypatch):
+    """``pretrained='torchvision://vgg19'`` fetches torchvision's file name, verified and cached
+    (here from loopback: the URL's folder is replaced, its name kept)."""
+    from realbasicvsr_plugin.models.losses import perceptual_loss
+
+    root, base, log = served
+    monkeypatch.setenv('REALBASICVSR_PLUGIN_CACHE', str(tmp_path / 'cache'))
+    torch.manual_seed(0)
+    # the layers that layer '4' needs, as VGG19's features 0..4 (conv, relu, conv, relu, pool)
+    features = torch.nn.Sequential(torch.nn.Conv2d(3, 64, 3, padding=1), torch.nn.ReLU(),
+                                   torch.nn.Conv2d(64, 64, 3, padding=1))
+    torch.save({f'features.{k}': v for k, v in features.state_dict().items()}, root / 'vgg.pth')
+    digest = hashlib.sha256((root / 'vgg.pth').read_bytes()).hexdigest()
+    name = f'vgg19-{digest[:8]}.pth'
+    (root / 'vgg.pth').rename(root / name)
+    monkeypatch.setattr(perceptual_loss, 'vgg_weights_url', lambda vgg_type: f'{base}/{name}')
+    loss = perceptual_loss.PerceptualLoss(layer_weights={'4': 1.0})
+    assert torch.equal(loss.vgg.vgg_layers[2].weight, features[2].weight)
+    assert (tmp_path / 'cache' / 'checkpoints' / name).is_file() and len(log) == 1

@@ -10,14 +10,17 @@ from .frame_readers import (Frame, FrameReader, ImageFolderReader, SingleImageRe
                             VideoFileReader, open_frame_reader)
 from .frame_writers import (FrameWriter, PngFolderWriter, SingleImageWriter, VideoFileWriter,
                             output_kind)
-from .inference import INFERENCE_DEFAULTS, InferenceSummary, super_resolve
+from .inference import (INFERENCE_DEFAULTS, BatchResult, InferenceSummary, super_resolve,
+                        super_resolve_many)
 from .model_loading import build_generator, default_model, load_model
+from .official_models import OFFICIAL_MODELS, OfficialModel, official_model
 from .spatial_tiles import SpatialTiler
 from .streaming_inferencer import StreamingInferencer, to_uint8
 from .temporal_chunks import TemporalChunker
 
 __all__ = [
-    'super_resolve', 'InferenceSummary', 'INFERENCE_DEFAULTS', 'InferenceError',
+    'super_resolve', 'super_resolve_many', 'BatchResult', 'InferenceSummary',
+    'INFERENCE_DEFAULTS', 'InferenceError', 'OFFICIAL_MODELS', 'OfficialModel', 'official_model',
     'StreamingInferencer', 'TemporalChunker', 'SpatialTiler', 'to_uint8', 'load_model',
     'build_generator', 'default_model', 'open_frame_reader', 'Frame', 'FrameReader',
     'VideoFileReader', 'ImageFolderReader', 'SingleImageReader', 'output_kind', 'FrameWriter',

@@ -2,7 +2,9 @@
 
 Examples::
 
-    realbasicvsr input.mp4 output.mp4
+    realbasicvsr input.mp4 output.mp4 --model realbasicvsr
+    realbasicvsr a.mp4 b.mkv frames_in/ -o restored/ --model realbasicvsr
+    realbasicvsr input.mp4 output.mp4 --resume          # after a crash or kill
     realbasicvsr input.mp4 frames_out/ --checkpoint model.pth --config config.py
     realbasicvsr frames_in/ output.mkv --fps 30 --codec libx265 --crf 20
     realbasicvsr big.mp4 out.mp4 --device cuda --fp16 --tile 256 --max-seq-len 20
@@ -28,6 +30,7 @@ import re
 import signal
 import sys
 import threading
+import traceback
 import warnings
 from typing import Iterator, List, Optional
 
@@ -35,6 +38,7 @@ from .cancellation import check_termination, request_stop, reset_termination
 from .errors import InferenceError
 from .inference import INFERENCE_DEFAULTS
 from .option_checks import FPS_RANGE, MAX_PASSES_LIMIT
+from .segments import DEFAULT_SEGMENT_FRAMES
 
 PROG = 'realbasicvsr'
 
@@ -65,11 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description='Real-world video super-resolution with RealBasicVSR, '
         'streamed frame by frame so memory does not grow with the video length.')
-    parser.add_argument('input', help='video file, folder of frames, or image')
-    parser.add_argument('output', help='video file (.mp4, .mkv, .mov, .avi, .webm), a folder '
-                        'for PNG frames (no extension), or an image file for a one-frame input')
+    parser.add_argument('paths', nargs='*', metavar='PATH',
+                        help='INPUT OUTPUT, or INPUT [INPUT ...] with -o OUT_DIR. An input is a '
+                        'video file, a folder of frames, or an image; the output a video file '
+                        '(.mp4, .mkv, .mov, .avi, .webm), a folder for PNG frames (no '
+                        'extension), or an image file for a one-frame input')
+    parser.add_argument('-o', '--output-dir', metavar='OUT_DIR',
+                        help='restore every PATH into this folder, each output named after its '
+                        'input; a failing input is reported and the others go on')
 
     model = parser.add_argument_group('model')
+    model.add_argument('--model', dest='model_name', metavar='NAME',
+                       help='a released RealBasicVSR model by name, downloaded once and '
+                       'verified (see --list-models); instead of --checkpoint/--config')
+    model.add_argument('--list-models', action='store_true',
+                       help='list the released models and exit')
     model.add_argument('--checkpoint', help='checkpoint path or URL (default: the demo model '
                        'shipped with the package)')
     model.add_argument('--config', help="plugin config whose model.generator is the network "
@@ -118,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help='first frame to restore (0-based; default: 0)')
     stream.add_argument('--end', type=_whole_number, default=None,
                         help='frame index one past the last frame to restore')
+    stream.add_argument('--resume', action='store_true',
+                        help='continue an interrupted run (crash, Ctrl-C, kill) from its work '
+                        'folder beside the output, with the same input, model and options')
+    stream.add_argument('--segment-frames', type=_whole_number, default=None,
+                        help='output frames per segment of a long job, the unit a resumed run '
+                        f'restarts from (default: {DEFAULT_SEGMENT_FRAMES}; 0: no segments)')
 
     out = parser.add_argument_group('output video')
     out.add_argument('--codec', default=None,
@@ -156,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: API parameters whose command-line flag is not ``--`` + the name with dashes.
 PARAM_FLAGS = {'precision': '--fp16/--bf16', 'input': 'INPUT', 'output': 'OUTPUT',
-               'audio': '--no-audio', 'progress': '--no-progress'}
+               'audio': '--no-audio', 'progress': '--no-progress', 'model_name': '--model',
+               'inputs': 'INPUT', 'output_dir': '--output-dir'}
 
 
 def flag_for(param: str) -> str:
@@ -259,6 +280,42 @@ def _quiet_libraries(debug: bool) -> Iterator[list]:
         logger.propagate = propagate
 
 
+def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
+    """Parse the command line and check the shape of its paths."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.input = args.output = None
+    if args.list_models:
+        return args
+    if args.output_dir is not None:
+        if not args.paths:
+            parser.error('give at least one INPUT with -o/--output-dir')
+    elif len(args.paths) == 2:
+        args.input, args.output = args.paths
+    elif len(args.paths) < 2:
+        parser.error('give INPUT OUTPUT, or INPUT [INPUT ...] -o OUT_DIR')
+    else:
+        parser.error(f'{len(args.paths)} paths given: several inputs need -o OUT_DIR '
+                     '(INPUT [INPUT ...] -o OUT_DIR)')
+    return args
+
+
+def list_models_text() -> str:
+    """The table printed by ``--list-models``.
+
+    Returns:
+        str: One line per released model: name, test threshold, description, URL.
+    """
+    from .official_models import OFFICIAL_MODELS
+
+    width = max(len(name) for name in OFFICIAL_MODELS)
+    lines = []
+    for name, entry in OFFICIAL_MODELS.items():
+        lines.append(f'{name:<{width}}  {entry.description}')
+        lines.append(f'{"":<{width}}  {entry.url()}')
+    return '\n'.join(lines)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line.
 
@@ -267,21 +324,27 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     Returns:
         int: Exit status (see the module's documentation): 0 on success, 1 on an error of the input,
-        output or an option's value, 2 on a malformed command line (argparse's usage error,
-        raised as ``SystemExit(2)``), 130 after Ctrl-C, 143 after SIGTERM.
+        output or an option's value (with several inputs: if any failed), 2 on a malformed
+        command line (argparse's usage error, raised as ``SystemExit(2)``), 130 after Ctrl-C,
+        143 after SIGTERM.
     """
-    args = build_parser().parse_args(argv)  # a malformed command line exits here, status 2
+    args = _parse(argv)  # a malformed command line exits here, status 2
+    if args.list_models:
+        print(list_models_text())
+        return 0
     debug = args.debug
     try:
         with _stop_on_signals():
             with _quiet_libraries(debug) as caught:
+                if args.output_dir is not None:
+                    return _run_many(args)
                 summary = _run(args)
     except KeyboardInterrupt as interrupt:
         if debug:
             raise
         signum = getattr(interrupt, 'signum', signal.SIGINT)
         what = 'terminated' if signum == signal.SIGTERM else 'interrupted'
-        print(f'{PROG}: {what}; no output was written', file=sys.stderr)
+        print(f'{PROG}: {what}; {_unfinished_note(args)}', file=sys.stderr)
         return 128 + signum
     except Exception as err:  # noqa: BLE001  (every failure becomes one line unless --debug)
         if debug:
@@ -293,21 +356,42 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.quiet:
         for line in dict.fromkeys(f'{w.category.__name__}: {w.message}' for w in caught):
             print(f'{PROG}: warning: {" ".join(line.split())}', file=sys.stderr)
-        extra = f', audio {summary.audio}' if summary.audio else ''
-        passes = f', {summary.mean_passes:.2f} cleaning passes/frame' \
-            if summary.mean_passes is not None else ''
-        print(f'{PROG}: wrote {summary.frames} frame(s) of {summary.output_size[0]}x'
-              f'{summary.output_size[1]} to {summary.output} in {summary.seconds:.1f} s '
-              f'({summary.fps:.2f} frames/s{extra}{passes})', file=sys.stderr)
+        print(f'{PROG}: {_summary_line(summary)}', file=sys.stderr)
     return 0
 
 
-def _run(args: argparse.Namespace):
-    """Call :func:`~realbasicvsr_plugin.apis.inference.super_resolve` with the parsed options."""
-    from .inference import super_resolve
+def _summary_line(summary) -> str:
+    extra = f', audio {summary.audio}' if summary.audio else ''
+    passes = f', {summary.mean_passes:.2f} cleaning passes/frame' \
+        if summary.mean_passes is not None else ''
+    if summary.resumed_frames:
+        extra += f', resumed after {summary.resumed_frames} frame(s) done before'
+    return (f'wrote {summary.frames} frame(s) of {summary.output_size[0]}x'
+            f'{summary.output_size[1]} to {summary.output} in {summary.seconds:.1f} s '
+            f'({summary.fps:.2f} frames/s{extra}{passes})')
 
-    return super_resolve(
-        args.input, args.output, config=args.config, checkpoint=args.checkpoint,
+
+def _unfinished_note(args: argparse.Namespace) -> str:
+    """What an interrupted run left: nothing, or segments that ``--resume`` continues."""
+    from pathlib import Path
+
+    from .segments import work_folder_for
+
+    outputs = [Path(args.output)] if args.output else []
+    if args.output_dir is not None:
+        from .inference import batch_output_path
+        outputs = [batch_output_path(p, args.output_dir) for p in args.paths]
+    kept = [work_folder_for(o) for o in outputs if (work_folder_for(o) / 'settings.json').is_file()]
+    if kept:
+        return (f"the finished segments are kept in '{kept[0]}'; run the same command with "
+                '--resume to continue')
+    return 'no output was written'
+
+
+def _options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of ``super_resolve`` that the command line sets."""
+    return dict(
+        config=args.config, checkpoint=args.checkpoint, model_name=args.model_name,
         trust_checkpoint=args.trust_checkpoint, device=args.device,
         precision=args.precision, max_seq_len=args.max_seq_len, overlap=args.overlap,
         tile=args.tile, tile_overlap=args.tile_overlap,
@@ -316,7 +400,58 @@ def _run(args: argparse.Namespace):
         bitrate=args.bitrate, pix_fmt=args.pix_fmt, fps=args.fps, audio=not args.no_audio,
         overwrite=args.overwrite, progress=not (args.no_progress or args.quiet),
         png_compression=args.png_compression, png_bit_depth=args.png_bit_depth,
-        max_memory=args.max_memory, scene_cuts=args.scene_cuts)
+        max_memory=args.max_memory, scene_cuts=args.scene_cuts, resume=args.resume,
+        segment_frames=args.segment_frames)
+
+
+def _run(args: argparse.Namespace):
+    """Call :func:`~realbasicvsr_plugin.apis.inference.super_resolve` with the parsed options."""
+    from .inference import super_resolve
+
+    return super_resolve(args.input, args.output, **_options(args))
+
+
+def _run_many(args: argparse.Namespace) -> int:
+    """Restore every input into ``--output-dir``: one line per input, then a summary table."""
+    from .inference import super_resolve_many
+
+    def report(result) -> None:
+        if result.status == 'failed':
+            if args.debug:
+                traceback.print_exception(result.error, file=sys.stderr)
+            print(f'{PROG}: error: {result.input}: {error_line(result.error)}', file=sys.stderr)
+        elif not args.quiet:
+            line = _summary_line(result.summary) if result.summary is not None else \
+                f'{result.output} already done, skipped'
+            print(f'{PROG}: {line}', file=sys.stderr)
+
+    results = super_resolve_many(args.paths, args.output_dir, on_result=report,
+                                 **_options(args))
+    failed = sum(not r.ok for r in results)
+    if not args.quiet or failed:
+        print(batch_table(results), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def batch_table(results) -> str:
+    """The summary table of a batch: one row per input, then the totals.
+
+    Args:
+        results (list[BatchResult]): From ``super_resolve_many``.
+
+    Returns:
+        str: The table.
+    """
+    rows = [('status', 'input', 'output', 'frames', 'seconds', 'frames/s')]
+    for r in results:
+        s = r.summary
+        rows.append((r.status, str(r.input), str(r.output), str(s.frames) if s else '-',
+                     f'{s.seconds:.1f}' if s else '-', f'{s.fps:.2f}' if s else '-'))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    failed = sum(not r.ok for r in results)
+    lines.append(f'{len(results)} input(s): {len(results) - failed} ok, {failed} failed')
+    return '\n'.join(lines)
 
 
 if __name__ == '__main__':

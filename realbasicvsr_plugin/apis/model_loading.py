@@ -42,8 +42,9 @@ def default_model() -> Tuple[Path, Path]:
     config, checkpoint = weights_dir() / DEMO_CONFIG, weights_dir() / DEMO_CHECKPOINT
     if not (config.is_file() and checkpoint.is_file()):
         raise InferenceError(
-            f"no --checkpoint given and the demo model is not installed (looked for "
-            f"'{checkpoint}'); pass --checkpoint (and --config for another architecture)")
+            f"no checkpoint given and the demo model is not installed (looked for "
+            f"'{checkpoint}'); give a checkpoint, or a released model by name",
+            param='checkpoint')
     return config, checkpoint
 
 
@@ -135,9 +136,12 @@ def _first_line(err: BaseException) -> str:
 
 def load_model(config=None, checkpoint: Optional[str] = None,
                device: Union[str, torch.device] = 'cpu',
-               trust_checkpoint: bool = False) -> Tuple[nn.Module, Optional[object]]:
+               trust_checkpoint: bool = False, model_name: Optional[str] = None,
+               progress: bool = False) -> Tuple[nn.Module, Optional[object]]:
     """Build the network and load its weights.
 
+    With ``model_name`` a released model is used (:mod:`.official_models`: the paper's
+    architecture with that model's test threshold, its weights downloaded once and verified).
     With neither ``config`` nor ``checkpoint`` the demo model (:func:`default_model`) is used;
     with a checkpoint alone, the paper's architecture (:data:`PAPER_GENERATOR`).
 
@@ -147,6 +151,9 @@ def load_model(config=None, checkpoint: Optional[str] = None,
         device (str | torch.device): Where to put the network. Defaults to ``'cpu'``.
         trust_checkpoint (bool): Unpickle the checkpoint fully (only for files from a trusted
             source); by default only tensors and plain metadata are loaded. Defaults to False.
+        model_name (str, optional): A released model (a key of ``OFFICIAL_MODELS``), instead
+            of ``config`` and ``checkpoint``.
+        progress (bool): Show a download's progress bar on stderr. Defaults to False.
 
     Returns:
         tuple[nn.Module, Config | None]: The network in eval mode and the config it came from.
@@ -154,20 +161,32 @@ def load_model(config=None, checkpoint: Optional[str] = None,
     from realbasicvsr_plugin.models import CheckpointError
     from realbasicvsr_plugin.models import load_checkpoint as load_weights
 
+    generator = PAPER_GENERATOR
+    where = "the paper's architecture"
+    if model_name is not None:
+        from .official_models import official_model
+
+        entry = official_model(model_name)
+        if config is not None or checkpoint is not None:
+            raise InferenceError(f"model_name '{model_name}' names the config and checkpoint; "
+                                 'give either it or them', param='model_name')
+        checkpoint, generator = entry.url(), entry.generator()
+        where = f"the released model '{model_name}'"
     if config is None and checkpoint is None:
         config, checkpoint = default_model()
     if checkpoint is None:
-        raise InferenceError(f"--config '{config}' needs a --checkpoint (without one the "
-                             'network would have random weights)')
+        raise InferenceError(f"config '{config}' needs a checkpoint (without one the network "
+                             'would have random weights)', param='checkpoint')
     source = str(checkpoint)
     if '://' not in source and not Path(source).is_file():
         raise InferenceError(f"checkpoint not found: '{source}'")
     cfg = load_config(config) if config is not None else None
-    net = build_generator(generator_config(cfg) if cfg is not None else PAPER_GENERATOR)
-    where = f"config '{config}'" if config is not None else "the paper's architecture"
+    net = build_generator(generator_config(cfg) if cfg is not None else generator)
+    if cfg is not None:
+        where = f"config '{config}'"
     try:
         load_weights(net, source, strict=True, map_location='cpu',
-                     trust_checkpoint=trust_checkpoint)
+                     trust_checkpoint=trust_checkpoint, progress=progress)
     except CheckpointError as err:
         raise InferenceError(_checkpoint_message(err, source, where),
                              param=getattr(err, 'param', None)) from err

@@ -16,14 +16,13 @@ through by an explicit allowlist. A file that needs anything else is refused wit
 (``trust_checkpoint=True``, the CLI's ``--trust-checkpoint``). There is no silent fallback.
 
 URLs are downloaded once into a cache folder (``$REALBASICVSR_PLUGIN_CACHE/checkpoints``, by default
-``~/.cache/realbasicvsr_plugin/checkpoints``), written to a temporary file and renamed on success,
-and verified against a sha256: the one given, or, as torch.hub does, the hex prefix after the last
-``-`` in the file name (``spynet_20210409-c6c1bd09.pth``).
+``~/.cache/realbasicvsr_plugin/checkpoints``) by torch.hub's ``download_url_to_file`` (through
+:func:`realbasicvsr_plugin.cache.fetch_url`), and verified against a sha256: the one given, or, by
+torch.hub's convention, the hex prefix that the file name carries (``spynet_20210409-c6c1bd09.pth``).
 """
 
 import pickle
 import re
-import urllib.parse
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
@@ -33,13 +32,14 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from realbasicvsr_plugin.cache import default_cache_dir, download_file, sha256_of
+from realbasicvsr_plugin.cache import (ChecksumError, DownloadError, check_file_hash,
+                                       default_cache_dir, fetch_url, hash_prefix_in_name,
+                                       url_file_name)
 
 __all__ = ['CheckpointError', 'UnsafeCheckpointError', 'load_checkpoint', 'load_state_dict_file',
            'extract_generator_state_dict', 'resolve_checkpoint', 'cache_dir']
 
 _MAX_LISTED = 12
-_HASH_IN_NAME = re.compile(r'-([a-f0-9]{6,64})\.[A-Za-z0-9]+$')
 
 
 class CheckpointError(ValueError):
@@ -134,50 +134,47 @@ def register_safe_globals() -> None:
     torch.serialization.add_safe_globals(_safe_globals())
 
 
-def _verify(path: Path, sha256: Optional[str], source: str) -> None:
-    expected = sha256
-    if expected is None:
-        match = _HASH_IN_NAME.search(Path(urllib.parse.urlparse(source).path).name)
-        if match is None:
-            return
-        expected = match.group(1)
-    actual = sha256_of(path)
-    if not actual.startswith(expected.lower()):
-        raise CheckpointError(f'checksum mismatch for {source}: expected sha256 {expected}, '
-                              f'got {actual}; the file is corrupt or not the one asked for')
+def resolve_checkpoint(path_or_url: Union[str, Path], sha256: Optional[str] = None,
+                       progress: bool = False) -> Path:
+    """Local path of a checkpoint given as a path or an http(s) URL (downloaded and cached).
 
+    A URL is fetched once into :func:`cache_dir` through :func:`realbasicvsr_plugin.cache.fetch_url`
+    (torch.hub's download), verified against ``sha256`` or else against the SHA-256 prefix its file
+    name carries (``spynet_20210409-c6c1bd09.pth``).
 
-def _download(url: str, sha256: Optional[str]) -> Path:
-    name = Path(urllib.parse.urlparse(url).path).name or 'checkpoint.pth'
-    target = cache_dir() / name
-    if target.is_file():
-        _verify(target, sha256, url)
-        return target
-    try:
-        download_file(url, target, lambda tmp: _verify(Path(tmp), sha256, url), timeout=60)
-    except CheckpointError:
-        raise
-    except Exception as err:  # network errors of every kind
-        raise CheckpointError(f'cannot download checkpoint {url}: {err}') from err
-    return target
+    Args:
+        path_or_url (str | Path): Local path or http(s) URL.
+        sha256 (str, optional): Expected SHA-256 (hex, or a prefix of it). Default: None.
+        progress (bool): Show the download's progress bar. Default: False.
 
+    Returns:
+        Path: The local file.
 
-def resolve_checkpoint(path_or_url: Union[str, Path], sha256: Optional[str] = None) -> Path:
-    """Local path of a checkpoint given as a path or an http(s) URL (downloaded and cached)."""
+    Raises:
+        CheckpointError: Not found, not downloadable, or a checksum mismatch.
+    """
     text = str(path_or_url)
-    if re.match(r'^https?://', text):
-        return _download(text, sha256)
-    path = Path(text).expanduser()
-    if not path.is_file():
-        raise CheckpointError(f'checkpoint not found: {text}')
-    if sha256 is not None:
-        _verify(path, sha256, text)
-    return path
+    try:
+        if re.match(r'^https?://', text):
+            expected = sha256 or hash_prefix_in_name(text)
+            return fetch_url(text, 'checkpoints', expected, file_name=url_file_name(text)
+                             or 'checkpoint.pth', cache_dir=str(cache_dir().parent),
+                             progress=progress)
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise CheckpointError(f'checkpoint not found: {text}')
+        if sha256 is not None:
+            check_file_hash(path, sha256, text)
+        return path
+    except ChecksumError as err:
+        raise CheckpointError(str(err)) from None
+    except DownloadError as err:
+        raise CheckpointError(f'cannot download checkpoint {text}: {err.reason}') from err
 
 
 def load_state_dict_file(path_or_url: Union[str, Path], sha256: Optional[str] = None,
                          map_location: Union[str, torch.device] = 'cpu',
-                         trust_checkpoint: bool = False) -> dict:
+                         trust_checkpoint: bool = False, progress: bool = False) -> dict:
     """Read a checkpoint file with the weights-only unpickler and the metadata allowlist.
 
     Args:
@@ -270,7 +267,8 @@ def _report(missing: List[str], unexpected: List[str], shapes: List[str], source
 def load_checkpoint(module: nn.Module, path_or_url: Union[str, Path], strict: bool = True,
                     sha256: Optional[str] = None, map_location: Union[str,
                                                                      torch.device] = 'cpu',
-                    prefer_ema: bool = True, trust_checkpoint: bool = False) -> dict:
+                    prefer_ema: bool = True, trust_checkpoint: bool = False,
+                    progress: bool = False) -> dict:
     """Load generator weights from a checkpoint into ``module``.
 
     Args:
@@ -282,6 +280,7 @@ def load_checkpoint(module: nn.Module, path_or_url: Union[str, Path], strict: bo
         map_location: Device to map tensors to. Default: 'cpu'.
         prefer_ema: Prefer EMA weights. Default: True.
         trust_checkpoint: See :func:`load_state_dict_file`. Default: False.
+        progress (bool): Show a download's progress bar. Default: False.
 
     Returns:
         dict: The whole loaded checkpoint (for its metadata).
@@ -289,7 +288,7 @@ def load_checkpoint(module: nn.Module, path_or_url: Union[str, Path], strict: bo
     Raises:
         CheckpointError: The file is missing, corrupt, fails its checksum, or does not fit.
     """
-    ckpt = load_state_dict_file(path_or_url, sha256, map_location, trust_checkpoint)
+    ckpt = load_state_dict_file(path_or_url, sha256, map_location, trust_checkpoint, progress)
     state = extract_generator_state_dict(ckpt, prefer_ema)
     own = module.state_dict()
     missing = [k for k in own if k not in state]

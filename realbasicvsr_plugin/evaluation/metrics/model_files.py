@@ -6,27 +6,23 @@ returns a verified local path, trying in order:
 1. an explicit local folder (argument, or the environment variable the caller names);
 2. the cache folder (``$REALBASICVSR_PLUGIN_CACHE`` or ``~/.cache/realbasicvsr_plugin``);
 3. a download from the base URL (argument, environment variable, or the file's default) into the
-   cache: written to a temporary file, checked, then renamed, so that an interrupted or wrong
-   download never leaves a file in the cache.
+   cache, by torch.hub's ``download_url_to_file`` through :func:`realbasicvsr_plugin.cache.fetch_url`
+   (a temporary file, checked, then renamed, so that an interrupted or wrong download never leaves a
+   file in the cache).
 
 A file whose SHA-256 differs gets a :class:`ChecksumError`; when nothing works a
 :class:`ModelFileUnavailableError` says what was tried and what to do.
 """
 import os
 import os.path as osp
-import urllib.error
 from dataclasses import dataclass
 from typing import List, Optional
 
 __all__ = ['ModelFile', 'ChecksumError', 'ModelFileUnavailableError', 'fetch_model_file',
            'default_cache_dir', 'sha256_of']
 
-from realbasicvsr_plugin.cache import (CACHE_ENV, default_cache_dir,  # noqa: F401
-                                       download_file, sha256_of)
-
-
-class ChecksumError(ValueError):
-    """A model file's SHA-256 is not the expected one."""
+from realbasicvsr_plugin.cache import (CACHE_ENV, ChecksumError,  # noqa: F401
+                                       DownloadError, default_cache_dir, fetch_url, sha256_of)
 
 
 class ModelFileUnavailableError(RuntimeError):
@@ -52,17 +48,18 @@ class ModelFile:
     help: str = ''
 
 
+def _mismatch(spec: ModelFile, source: str, actual: Optional[str]) -> ChecksumError:
+    got = f'has SHA-256 {actual}' if actual else 'has another SHA-256'
+    return ChecksumError(
+        f"{spec.group} model file '{spec.name}' from {source} {got}, expected "
+        f'{spec.sha256}: it is not the official file (a different release, a damaged or '
+        f'converted copy). {spec.help}')
+
+
 def _check(path: str, spec: ModelFile, source: str) -> None:
     actual = sha256_of(path)
     if actual != spec.sha256:
-        raise ChecksumError(
-            f"{spec.group} model file '{spec.name}' from {source} has SHA-256 {actual}, expected "
-            f'{spec.sha256}: it is not the official file (a different release, a damaged or '
-            f'converted copy). {spec.help}')
-
-
-def _download(url: str, dest: str, spec: ModelFile, timeout: float) -> None:
-    download_file(url, dest, lambda tmp: _check(tmp, spec, url), timeout)
+        raise _mismatch(spec, source, actual)
 
 
 def fetch_model_file(spec: ModelFile,
@@ -72,8 +69,7 @@ def fetch_model_file(spec: ModelFile,
                      base_url: Optional[str] = None,
                      base_url_env: Optional[str] = None,
                      check_hash: bool = True,
-                     download: bool = True,
-                     timeout: float = 30.0) -> str:
+                     download: bool = True) -> str:
     """A verified local path of a model file: local folder, cache, or download.
 
     Args:
@@ -88,7 +84,6 @@ def fetch_model_file(spec: ModelFile,
         check_hash (bool): Verify the SHA-256 (turn off only for a model of your own).
             Defaults to True.
         download (bool): Allow downloading. Defaults to True.
-        timeout (float): Download timeout in seconds. Defaults to 30.
 
     Returns:
         str: Path of the verified file.
@@ -125,13 +120,12 @@ def fetch_model_file(spec: ModelFile,
         or spec.base_url
     url = url_root.rstrip('/') + '/' + spec.name
     try:
-        _download(url, cached, spec, timeout)
-    except ChecksumError:
-        raise
-    except (urllib.error.URLError, OSError, ValueError) as err:
-        reason = getattr(err, 'reason', err)
-        tried.append(f'download {url} ({reason})')
+        return str(fetch_url(url, spec.group, spec.sha256 if check_hash else None,
+                             file_name=spec.name, cache_dir=cache_root))
+    except ChecksumError as err:
+        raise _mismatch(spec, url, err.actual) from None
+    except DownloadError as err:
+        tried.append(f'download {url} ({err.reason})')
         raise ModelFileUnavailableError(
             f"cannot obtain the {spec.group} model file '{spec.name}'; tried: "
             f"{'; '.join(tried)}. {spec.help}") from err
-    return cached

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
-import torchvision.models.vgg as tv_vgg
+import torchvision.models as tv_models
 from mmagic.models.losses.perceptual_loss import PerceptualLoss as MMagicPerceptualLoss
 from mmagic.models.losses.perceptual_loss import PerceptualVGG as MMagicPerceptualVGG
 from mmengine.logging import MMLogger
@@ -24,16 +24,23 @@ from mmengine.logging import MMLogger
 from realbasicvsr_plugin.registry import MODELS
 from ..checkpoint import load_state_dict_file
 
-_TORCHVISION_WEIGHTS = {
-    'vgg11': 'VGG11_Weights', 'vgg13': 'VGG13_Weights', 'vgg16': 'VGG16_Weights',
-    'vgg19': 'VGG19_Weights', 'vgg11_bn': 'VGG11_BN_Weights', 'vgg13_bn': 'VGG13_BN_Weights',
-    'vgg16_bn': 'VGG16_BN_Weights', 'vgg19_bn': 'VGG19_BN_Weights'
-}
+
+def vgg_types() -> List[str]:
+    """The VGG variants torchvision builds (``vgg11`` ... ``vgg19_bn``)."""
+    return sorted(name for name in tv_models.list_models(module=tv_models)
+                  if name.startswith('vgg'))
 
 
 def vgg_weights_url(vgg_type: str) -> str:
-    """torchvision's download address of the ImageNet weights of ``vgg_type``."""
-    return getattr(tv_vgg, _TORCHVISION_WEIGHTS[vgg_type]).IMAGENET1K_V1.url
+    """torchvision's download address of the ImageNet weights of ``vgg_type``.
+
+    Args:
+        vgg_type (str): A torchvision VGG name, e.g. ``'vgg19'``.
+
+    Returns:
+        str: The URL of ``torchvision.models.get_model_weights(vgg_type).IMAGENET1K_V1``.
+    """
+    return tv_models.get_model_weights(vgg_type).IMAGENET1K_V1.url
 
 
 class PerceptualVGG(MMagicPerceptualVGG):
@@ -50,13 +57,13 @@ class PerceptualVGG(MMagicPerceptualVGG):
                  use_input_norm: bool = True,
                  pretrained: Optional[str] = 'torchvision://vgg19') -> None:
         nn.Module.__init__(self)
-        if vgg_type not in _TORCHVISION_WEIGHTS:
+        if vgg_type not in vgg_types():
             raise ValueError(f'PerceptualLoss: vgg_type must be one of '
-                             f'{sorted(_TORCHVISION_WEIGHTS)}, got {vgg_type!r}')
+                             f'{vgg_types()}, got {vgg_type!r}')
         self.layer_name_list = layer_name_list
         self.use_input_norm = use_input_norm
         num_layers = max(map(int, layer_name_list)) + 1
-        features = getattr(tv_vgg, vgg_type)(weights=None).features
+        features = tv_models.get_model(vgg_type, weights=None).features
         if len(features) < num_layers:
             raise ValueError(f'PerceptualLoss: {vgg_type} has {len(features)} feature layers, '
                              f'layer {num_layers - 1} was asked for')
