@@ -91,6 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "cleaning pass (default: the config's)")
     model.add_argument('--max-passes', type=_positive_int, default=None,
                        help="maximum cleaning passes (default: the config's)")
+    model.add_argument('--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
+                       help='pytorch (default), or onnxruntime to run the ONNX graphs of --onnx')
+    model.add_argument('--onnx', metavar='DIR', help='folder written by realbasicvsr-export '
+                       '(for --backend onnxruntime)')
+    model.add_argument('--providers', default=None, help='ONNX Runtime execution providers '
+                       "in order, comma-separated: tensorrt, cuda, cpu (default: 'auto', those "
+                       'installed); --fp16 builds TensorRT float16 engines')
+    model.add_argument('--trt-cache', metavar='DIR', default=None,
+                       help='TensorRT engine cache folder (default: <plugin cache>/tensorrt)')
 
     stream = parser.add_argument_group('streaming')
     stream.add_argument('--max-seq-len', type=_non_negative_int, default=None,
@@ -241,7 +250,8 @@ def _run(args: argparse.Namespace):
         start=args.start, end=args.end, codec=args.codec, crf=args.crf,
         bitrate=args.bitrate, pix_fmt=args.pix_fmt, fps=args.fps, audio=not args.no_audio,
         overwrite=args.overwrite, progress=not (args.no_progress or args.quiet),
-        png_compression=args.png_compression)
+        png_compression=args.png_compression, backend=args.backend, onnx=args.onnx,
+        providers=args.providers, trt_cache=args.trt_cache)
 
 
 if __name__ == '__main__':

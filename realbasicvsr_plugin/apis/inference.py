@@ -98,7 +98,9 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
                   bitrate: Union[str, int, None] = None, pix_fmt: Optional[str] = None,
                   fps: Union[float, Fraction, None] = None, audio: bool = True,
                   overwrite: bool = False, progress: bool = False,
-                  png_compression: int = 3) -> InferenceSummary:
+                  png_compression: int = 3, backend: str = 'pytorch',
+                  onnx: Union[str, Path, None] = None, providers: Optional[str] = None,
+                  trt_cache: Union[str, Path, None] = None) -> InferenceSummary:
     """Restore a video, a folder of frames or an image, streaming frame by frame.
 
     Args:
@@ -132,6 +134,13 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
         overwrite (bool): Replace an existing output. Defaults to False.
         progress (bool): Show a progress bar on stderr. Defaults to False.
         png_compression (int): PNG compression level for frame folders. Defaults to 3.
+        backend (str): ``'pytorch'`` (default), or ``'onnxruntime'`` to run the graphs of an
+            ONNX export folder (``onnx``) on ONNX Runtime, through the same streaming path
+            (see docs/deploy.md).
+        onnx (str | Path, optional): The export folder, for backend ``'onnxruntime'``.
+        providers (str, optional): ONNX Runtime execution providers, comma-separated
+            (``tensorrt``, ``cuda``, ``cpu``); default ``'auto'``: those present.
+        trt_cache (str | Path, optional): TensorRT engine cache folder.
 
     Returns:
         InferenceSummary: What was written.
@@ -140,8 +149,15 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
     input, output = Path(input), Path(output)
     kind = output_kind(output)
     check_output_path(output, kind == 'frames', overwrite, inputs=[input])
-    dev = resolve_device(device)
-    check_precision(precision, dev)
+    if backend == 'onnxruntime':  # the graphs are checked before any frame is decoded
+        from realbasicvsr_plugin.deploy.backend import deploy_model
+        model, dev, precision = deploy_model(onnx, providers, precision, device, trt_cache,
+                                             config, checkpoint, trust_checkpoint)
+    else:
+        from realbasicvsr_plugin.deploy.backend import check_backend
+        check_backend(backend, onnx)
+        dev = resolve_device(device)
+        check_precision(precision, dev)
 
     with open_frame_reader(input, start, end) as reader:
         if kind == 'image' and reader.num_frames not in (None, 1):

@@ -9,12 +9,12 @@
 Needs the ``deploy`` extra (``pip install 'realbasicvsr_plugin[deploy]'``); nothing here imports
 onnx or onnxruntime before it is used.
 """
-from .backend import BACKENDS, deploy_model
+from .backend import BACKENDS, check_backend, deploy_model
 from .dependencies import INSTALL_HINT
 from .onnx_export import (BASICVSR_FILE, CLEANING_FILE, FORMAT_VERSION, export_onnx,
                           weights_fingerprint)
 from .onnx_runtime_net import OnnxRuntimeNet, select_providers
 
 __all__ = ['export_onnx', 'weights_fingerprint', 'OnnxRuntimeNet', 'select_providers',
-           'deploy_model', 'BACKENDS', 'CLEANING_FILE', 'BASICVSR_FILE', 'FORMAT_VERSION',
+           'deploy_model', 'check_backend', 'BACKENDS', 'CLEANING_FILE', 'BASICVSR_FILE', 'FORMAT_VERSION',
            'INSTALL_HINT']

@@ -11,6 +11,21 @@ from realbasicvsr_plugin.apis.errors import InferenceError
 BACKENDS = ('pytorch', 'onnxruntime')
 
 
+def check_backend(backend: str, onnx: Union[str, Path, None] = None) -> None:
+    """Check ``backend`` (and that ``onnx`` is only given with ONNX Runtime).
+
+    Args:
+        backend (str): One of :data:`BACKENDS`.
+        onnx (str | Path, optional): The export folder.
+    """
+    if backend not in BACKENDS:
+        raise InferenceError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}",
+                             param='backend')
+    if backend != 'onnxruntime' and onnx is not None:
+        raise InferenceError('onnx is read by backend onnxruntime only (the backend is '
+                             f'{backend})', param='onnx')
+
+
 def deploy_model(onnx: Union[str, Path, None], providers: Union[str, Sequence[str], None],
                  precision: str, device: str, trt_cache: Union[str, Path, None] = None,
                  config=None, checkpoint: Optional[str] = None,
@@ -42,8 +57,8 @@ def deploy_model(onnx: Union[str, Path, None], providers: Union[str, Sequence[st
                              'onnxruntime the execution providers choose where the graphs run',
                              param='device')
     if precision not in ('fp32', 'fp16'):
-        raise InferenceError(f'precision {precision} is for backend pytorch; backend '
-                             'onnxruntime runs fp32, or fp16 TensorRT engines', param='precision')
+        raise InferenceError(f'{precision} precision is for the pytorch backend; the '
+                             'onnxruntime backend runs fp32, or fp16 TensorRT engines')
     net = OnnxRuntimeNet(onnx, providers=providers, fp16=precision == 'fp16',
                          trt_cache=trt_cache)
     if checkpoint is not None or config is not None:

@@ -85,9 +85,9 @@ def select_providers(providers: Union[str, Sequence[str], None] = 'auto', fp16: 
                     f"onnxruntime {ort.__version__} (available: {', '.join(available)}); "
                     'CUDA and TensorRT come with onnxruntime-gpu', param='providers')
     if fp16 and 'tensorrt' not in names:
-        raise InferenceError('precision fp16 with backend onnxruntime runs TensorRT float16 '
-                             'engines, but the TensorRT provider is not selected (providers: '
-                             f"{', '.join(names) or 'none'})", param='precision')
+        raise InferenceError('fp16 precision with the onnxruntime backend builds TensorRT '
+                             'float16 engines, but the TensorRT provider is not selected '
+                             f"(providers: {', '.join(names) or 'none'})")
     if 'cpu' not in names:
         names.append('cpu')
     chosen: List = []
