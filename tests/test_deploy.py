@@ -180,8 +180,9 @@ def test_command_line_backend_equals_pytorch_through_streaming_path(tmp_path, de
 def test_checkpoint_given_must_match_the_folder(tmp_path, demo_onnx, paper_net):
     ckpt = tmp_path / 'other.pth'
     torch.save({'state_dict': paper_net.state_dict()}, ckpt)
+    write_frames(tmp_path / 'in', 2, 32, 32)
     with pytest.raises(InferenceError, match='exported from other weights'):
-        super_resolve(tmp_path / 'nothing.mp4', tmp_path / 'out.mp4', backend='onnxruntime',
+        super_resolve(tmp_path / 'in', tmp_path / 'out', backend='onnxruntime',
                       onnx=demo_onnx, checkpoint=str(ckpt))
 
 
