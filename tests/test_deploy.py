@@ -23,6 +23,10 @@ from realbasicvsr_plugin.models import RealBasicVSRNet  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The module's exports (demo model, paper-size net) are traced once each, by whichever test needs
+# them first; on a loaded 2-core machine one export takes minutes, beyond the suite's 600 s.
+pytestmark = pytest.mark.timeout(3600)
+
 
 @pytest.fixture(scope='module')
 def demo_net():
@@ -48,9 +52,9 @@ def paper_net():
 
 @pytest.fixture(scope='module')
 def paper_onnx(tmp_path_factory, paper_net):
-    """A paper-size network with random weights, exported with the lowest opset allowed."""
+    """A paper-size network with random weights (the export takes minutes on a loaded CPU)."""
     out = tmp_path_factory.mktemp('onnx_paper')
-    export_onnx(paper_net, out, opset=17)
+    export_onnx(paper_net, out)
     return out
 
 
@@ -92,9 +96,9 @@ def test_graphs_are_valid_dynamic_and_carry_their_settings(demo_onnx, demo_net):
 
 
 # ---------------------------------------------------------------------------------- equality
-@pytest.mark.parametrize('shape', [(1, 5, 40, 56), (1, 1, 36, 36), (2, 3, 24, 44)])
+@pytest.mark.parametrize('shape', [(1, 5, 40, 56), (1, 1, 36, 36), (2, 2, 24, 44)])
 def test_onnxruntime_equals_pytorch_demo_model(demo_onnx, demo_net, shape):
-    """Two sizes (and one under min_size, padded), chunk lengths 5, 1 and 3, one graph."""
+    """Two sizes (and one under min_size, padded), chunk lengths 5, 1 and 2, one graph."""
     ort_net = OnnxRuntimeNet(demo_onnx, providers='cpu')
     lqs = frames(*shape)
     ref, ref_passes = pytorch_reference(demo_net, lqs)
@@ -106,6 +110,7 @@ def test_onnxruntime_equals_pytorch_demo_model(demo_onnx, demo_net, shape):
 
 def test_onnxruntime_equals_pytorch_paper_size_random_weights(paper_onnx, paper_net):
     ort_net = OnnxRuntimeNet(paper_onnx, providers='cpu')
+    assert ort_net.matches(paper_net)
     for shape in ((1, 3, 64, 64), (1, 2, 48, 80)):
         lqs = frames(*shape, seed=1)
         ref, ref_passes = pytorch_reference(paper_net, lqs)
@@ -233,10 +238,16 @@ def test_corrupt_graph_names_the_file(tmp_path, demo_onnx, capsys, monkeypatch, 
     assert 'corrupt' in err and str(bad / CLEANING_FILE) in err
 
 
-def test_graphs_of_two_networks_are_refused(tmp_path, demo_onnx, paper_onnx, capsys,
-                                            monkeypatch, video_args):
+def test_graphs_of_two_networks_are_refused(tmp_path, demo_onnx, capsys, monkeypatch,
+                                            video_args):
     mixed = _copy(demo_onnx, tmp_path)
-    shutil.copy(paper_onnx / BASICVSR_FILE, mixed / BASICVSR_FILE)
+
+    def edit(model):  # the BasicVSR graph of another network (other weights' fingerprint)
+        for p in model.metadata_props:
+            if p.key == 'realbasicvsr.model_id':
+                p.value = '0' * 64
+
+    _rewrite(mixed / BASICVSR_FILE, edit)
     _fail_if_decoded(monkeypatch)
     err = _run_cli_error(capsys, video_args + ['--backend', 'onnxruntime', '--onnx', str(mixed)])
     assert 'another network' in err and str(mixed / BASICVSR_FILE) in err

@@ -107,6 +107,21 @@ class _PlainPath:
             self.net.cpu_cache_bytes = self.saved
 
 
+class _Frozen:
+    """Context: no parameter requires a gradient (the export then traces no backward graph)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        self.params = [p for p in net.parameters() if p.requires_grad]
+
+    def __enter__(self) -> None:
+        for p in self.params:
+            p.requires_grad_(False)
+
+    def __exit__(self, *exc) -> None:
+        for p in self.params:
+            p.requires_grad_(True)
+
+
 def _export_graph(module: nn.Module, example: torch.Tensor, dynamic: Sequence[int], path: Path,
                   input_name: str, output_name: str, opset: int,
                   metadata: Dict[str, str]) -> None:
@@ -184,7 +199,7 @@ def export_onnx(net: nn.Module, out_dir: Union[str, Path], opset: int = DEFAULT_
     net = net.cpu().eval().float()
     side = max(int(net.min_size), 64)
     h, w = example_size or (side, side + 16)
-    with _PlainPath(net):
+    with _PlainPath(net), _Frozen(net):
         _export_graph(CleaningGraph(net).eval(), torch.rand(2, 3, h, w),
                       (0, 2, 3),
                       paths['cleaning'], 'frames', 'residue', opset,
