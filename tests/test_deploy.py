@@ -302,6 +302,18 @@ def test_onnx_folder_without_the_backend_is_refused(capsys, video_args, demo_onn
     assert err.endswith('--onnx is read by backend onnxruntime only (the backend is pytorch)')
 
 
+def test_a_deep_copy_has_its_own_settings_and_shares_the_sessions(demo_onnx):
+    import copy
+
+    net = OnnxRuntimeNet(demo_onnx, providers='cpu')
+    clone = copy.deepcopy(net)
+    clone.set_refinement(None, 1)
+    assert net.dynamic_refine_thres == 5.0 and net.max_passes == 3
+    assert clone.sessions['cleaning'] is net.sessions['cleaning']
+    clone(frames(1, 2, 32, 32))
+    assert clone.last_passes.tolist() == [[1, 1]] and net.last_passes is None
+
+
 # ---------------------------------------------------------------------------------- providers
 def test_providers(monkeypatch, tmp_path):
     assert select_providers('cpu') == ['CPUExecutionProvider']

@@ -192,7 +192,7 @@ def export_onnx(net: nn.Module, out_dir: Union[str, Path], opset: int = DEFAULT_
     if not overwrite:
         for path in paths.values():
             if path.exists():
-                raise InferenceError(f"'{path}' exists; pass overwrite=True to replace it",
+                raise InferenceError(f"'{path}' exists; set overwrite to replace it",
                                      param='overwrite')
     out_dir.mkdir(parents=True, exist_ok=True)
 

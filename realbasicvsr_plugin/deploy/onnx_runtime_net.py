@@ -14,6 +14,7 @@ Everything the runtime needs comes from the graphs' metadata; a folder whose gra
 corrupt, from two different networks or of another format version is refused with one line
 naming the file before any session is made.
 """
+import copy
 import json
 import os
 from pathlib import Path
@@ -212,6 +213,15 @@ class OnnxRuntimeNet(nn.Module):
                     f"onnxruntime {ort.__version__} cannot run ONNX graph '{path}' (ONNX opset "
                     f'{_opset(model)}, IR version {model.ir_version}): {_first_line(err)}') from err
         del graphs
+
+    def __deepcopy__(self, memo) -> 'OnnxRuntimeNet':
+        """A copy with its own settings that shares the (stateless) ONNX Runtime sessions."""
+        clone = copy.copy(self)
+        clone.__dict__ = dict(self.__dict__)
+        clone.metadata = dict(self.metadata)
+        clone.last_passes = None
+        memo[id(self)] = clone
+        return clone
 
     # ------------------------------------------------------------------ the RealBasicVSRNet face
     def set_refinement(self, dynamic_refine_thres: Optional[float],
