@@ -107,6 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument('--max-passes', type=_whole_number, default=None,
                        help=f"maximum cleaning passes, 1 to {MAX_PASSES_LIMIT} (default: the "
                        "config's)")
+    model.add_argument('--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
+                       help='pytorch (default), or onnxruntime to run the ONNX graphs of --onnx')
+    model.add_argument('--onnx', metavar='DIR', help='folder written by realbasicvsr-export '
+                       '(for --backend onnxruntime)')
+    model.add_argument('--providers', default=None, help='ONNX Runtime execution providers '
+                       "in order, comma-separated: tensorrt, cuda, cpu (default: 'auto', those "
+                       'installed); --fp16 builds TensorRT float16 engines')
+    model.add_argument('--trt-cache', metavar='DIR', default=None,
+                       help='TensorRT engine cache folder (default: <plugin cache>/tensorrt)')
 
     stream = parser.add_argument_group('streaming')
     stream.add_argument('--max-memory', default=None, metavar='SIZE',
@@ -401,7 +410,8 @@ def _options(args: argparse.Namespace) -> dict:
         overwrite=args.overwrite, progress=not (args.no_progress or args.quiet),
         png_compression=args.png_compression, png_bit_depth=args.png_bit_depth,
         max_memory=args.max_memory, scene_cuts=args.scene_cuts, resume=args.resume,
-        segment_frames=args.segment_frames)
+        segment_frames=args.segment_frames, backend=args.backend, onnx=args.onnx,
+        providers=args.providers, trt_cache=args.trt_cache)
 
 
 def _run(args: argparse.Namespace):

@@ -120,7 +120,9 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
                   png_compression: int = 3, png_bit_depth: Optional[int] = None,
                   max_memory: Union[int, str, None] = None,
                   scene_cuts: Union[float, str, None] = None, resume: bool = False,
-                  segment_frames: Optional[int] = None) -> InferenceSummary:
+                  segment_frames: Optional[int] = None, backend: str = 'pytorch',
+                  onnx: Union[str, Path, None] = None, providers: Optional[str] = None,
+                  trt_cache: Union[str, Path, None] = None) -> InferenceSummary:
     """Restore a video, a folder of frames or an image, streaming frame by frame.
 
     Long jobs (more than about ``segment_frames`` frames) are written in closed segments in a
@@ -173,6 +175,13 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
             Defaults to False.
         segment_frames (int, optional): Output frames per segment of a long job (default
             :data:`~.segments.DEFAULT_SEGMENT_FRAMES`; 0: never write segments, so no resume).
+        backend (str): ``'pytorch'`` (default), or ``'onnxruntime'`` to run the graphs of an
+            ONNX export folder (``onnx``) on ONNX Runtime, through the same streaming path
+            (see docs/deploy.md).
+        onnx (str | Path, optional): The export folder, for backend ``'onnxruntime'``.
+        providers (str, optional): ONNX Runtime execution providers, comma-separated
+            (``tensorrt``, ``cuda``, ``cpu``); default ``'auto'``: those present.
+        trt_cache (str | Path, optional): TensorRT engine cache folder.
 
     Returns:
         InferenceSummary: What was written.
@@ -184,8 +193,15 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
     if resume:
         check_resumable(output, kind)
     check_output_path(output, kind == 'frames', overwrite, inputs=[input])
-    dev = resolve_device(device)
-    check_precision(precision, dev)
+    if backend == 'onnxruntime':  # the graphs are checked before any frame is decoded
+        from realbasicvsr_plugin.deploy.backend import deploy_model
+        model, dev, precision = deploy_model(onnx, providers, precision, device, trt_cache,
+                                             config, checkpoint, trust_checkpoint)
+    else:
+        from realbasicvsr_plugin.deploy.backend import check_backend
+        check_backend(backend, onnx)
+        dev = resolve_device(device)
+        check_precision(precision, dev)
     if max_memory not in (None, 'auto'):  # bad values are refused before any work
         parse_size(max_memory)
     parse_threshold(scene_cuts)
