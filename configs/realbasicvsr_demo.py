@@ -74,7 +74,7 @@ custom_hooks = [
     # of only 1200 iterations (the paper's decay 0.999 is momentum=0.001, see the stage configs)
     dict(type='ExponentialMovingAverageHook', module_keys=('generator_ema', ), interval=1,
          interp_cfg=dict(momentum=0.999)),
-    dict(type='DynamicRefinementHook', test_thres=1.5, max_passes=3),
+    dict(type='DynamicRefinementHook', dynamic_refine_thres=1.5, max_passes=3),
 ]
 model_wrapper_cfg = None
 randomness = dict(seed=2022)

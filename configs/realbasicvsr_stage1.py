@@ -46,5 +46,5 @@ custom_hooks = [
     dict(type='ExponentialMovingAverageHook', module_keys=('generator_ema', ), interval=1,
          interp_cfg=dict(momentum=0.001)),
     # theta of Eq. 5 for validation and testing: 1.5 for models trained without GAN losses
-    dict(type='DynamicRefinementHook', test_thres=1.5, max_passes=3),
+    dict(type='DynamicRefinementHook', dynamic_refine_thres=1.5, max_passes=3),
 ]

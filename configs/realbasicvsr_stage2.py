@@ -54,5 +54,5 @@ custom_hooks = [
     dict(type='ExponentialMovingAverageHook', module_keys=('generator_ema', ), interval=1,
          interp_cfg=dict(momentum=0.001)),
     # GAN models use theta = 5 (paper)
-    dict(type='DynamicRefinementHook', test_thres=5, max_passes=3),
+    dict(type='DynamicRefinementHook', dynamic_refine_thres=5, max_passes=3),
 ]

@@ -46,7 +46,7 @@ test_cfg = dict(type='MultiTestLoop')  # MMagic's test loop, with MMagic's Evalu
 
 custom_hooks = [
     # Eq. 5 at test time: theta = 5 for the GAN-trained model (1.5 for the model without GAN).
-    dict(type='DynamicRefinementHook', test_thres=5, max_passes=3),
+    dict(type='DynamicRefinementHook', dynamic_refine_thres=5, max_passes=3),
 ]
 default_hooks = dict(logger=dict(interval=1))
 env_cfg = dict(mp_cfg=dict(opencv_num_threads=1))

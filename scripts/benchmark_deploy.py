@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     parser.add_argument('--size', default='360x640', help='input HxW (default: 360x640)')
     parser.add_argument('--frames', type=int, default=4, help='frames in the chunk (default 4)')
     parser.add_argument('--rounds', type=int, default=2, help='alternating rounds (default 2)')
-    parser.add_argument('--refine-threshold', default=None,
+    parser.add_argument('--dynamic-refine-thres', default=None,
                         help="theta for both backends ('off': one pass; default: the net's)")
     parser.add_argument('--config')
     parser.add_argument('--checkpoint')
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(args.frames)]
     opts = dict(device='cpu', max_seq_len=args.frames, overlap=0,
-                refine_threshold=args.refine_threshold)
+                dynamic_refine_thres=args.dynamic_refine_thres)
     runs = {'pytorch': StreamingInferencer(net, **opts),
             'onnxruntime': StreamingInferencer(ort_net, **opts)}
     times = {name: [] for name in runs}

@@ -17,7 +17,7 @@ import sys
 REPO_CONFIG = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',
                        'realbasicvsr_x4_videolq.py')
 #: parameters of evaluate_videolq/build_model whose flag is not '--' + the name with dashes
-PARAM_FLAGS = {'data_root': 'DATA_ROOT', 'refine_threshold': '--refine-thres',
+PARAM_FLAGS = {'data_root': 'DATA_ROOT', 'dynamic_refine_thres': '--refine-thres',
                'model_dir': '--brisque-dir', 'brisque_dir': '--brisque-dir'}
 
 
@@ -47,7 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='pixels shaved off each edge (default: the protocol\'s)')
     p.add_argument('--convert-to', default=None, choices=('gray', 'y'),
                    help='plane scored (default: the protocol\'s)')
-    p.add_argument('--refine-thres', '--refine-threshold', dest='refine_thres', default='5',
+    p.add_argument('--refine-thres', '--dynamic-refine-thres', dest='refine_thres', default='5',
                    help='test-time theta of dynamic refinement, 0-255 scale (paper: 5 for the '
                         'GAN model, 1.5 without GAN); "off" or negative: one pass')
     p.add_argument('--max-passes', type=int, default=3)
@@ -112,7 +112,7 @@ def main(argv=None) -> int:
         results = evaluate_videolq(
             args.data_root, net, protocol, metrics=args.metrics, brisque_dir=args.brisque_dir,
             skip_undefined=args.skip_undefined, device=args.device,
-            max_seq_len=args.max_seq_len, refine_threshold=_refine_threshold(args.refine_thres),
+            max_seq_len=args.max_seq_len, dynamic_refine_thres=_refine_threshold(args.refine_thres),
             max_passes=args.max_passes, scale=args.scale, method_name=args.method_name,
             on_video=report)
         print()

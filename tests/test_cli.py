@@ -237,7 +237,7 @@ def test_existing_output_is_replaced_only_with_overwrite(media, model, tmp_path,
 
 
 def fail_on_second_chunk(monkeypatch, exc):
-    original = StreamingInferencer.model_fn
+    original = StreamingInferencer.model_frames
     calls = []
 
     def model_fn(self, lqs):
@@ -246,7 +246,7 @@ def fail_on_second_chunk(monkeypatch, exc):
             raise exc
         return original(self, lqs)
 
-    monkeypatch.setattr(StreamingInferencer, 'model_fn', model_fn)
+    monkeypatch.setattr(StreamingInferencer, 'model_frames', model_fn)
     return calls
 
 
@@ -262,7 +262,7 @@ def test_ctrl_c_leaves_no_partial_output(media, model, tmp_path, capsys, monkeyp
 
 def test_sigterm_leaves_no_partial_output(media, model, tmp_path, capsys, monkeypatch):
     import signal
-    original = StreamingInferencer.model_fn
+    original = StreamingInferencer.model_frames
     calls = []
 
     def model_fn(self, lqs):
@@ -271,7 +271,7 @@ def test_sigterm_leaves_no_partial_output(media, model, tmp_path, capsys, monkey
             os.kill(os.getpid(), signal.SIGTERM)  # as `kill` or `timeout` would
         return original(self, lqs)
 
-    monkeypatch.setattr(StreamingInferencer, 'model_fn', model_fn)
+    monkeypatch.setattr(StreamingInferencer, 'model_frames', model_fn)
     handler = signal.getsignal(signal.SIGTERM)
     code, err = run_cli([media['video'], tmp_path / 'out.mp4', *model, '--max-seq-len', '2',
                          '--overlap', '0'], capsys)

@@ -27,8 +27,8 @@ def test_stage_configs_carry_the_papers_settings():
     assert s2.optim_wrapper.generator.optimizer.lr == 5e-5
     assert s2.optim_wrapper.discriminator.optimizer.lr == 1e-4
     hooks = {h.type: h for h in s1.custom_hooks}, {h.type: h for h in s2.custom_hooks}
-    assert hooks[0]['DynamicRefinementHook'].test_thres == 1.5
-    assert hooks[1]['DynamicRefinementHook'].test_thres == 5
+    assert hooks[0]['DynamicRefinementHook'].dynamic_refine_thres == 1.5
+    assert hooks[1]['DynamicRefinementHook'].dynamic_refine_thres == 5
     assert hooks[0]['ExponentialMovingAverageHook'].interp_cfg.momentum == 0.001
 
 

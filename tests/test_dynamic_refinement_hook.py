@@ -23,7 +23,7 @@ def fake_runner():
 @pytest.mark.parametrize('mode', ['val', 'test'])
 def test_switches_for_the_loop_and_restores_after(mode):
     runner = fake_runner()
-    hook = DynamicRefinementHook(test_thres=0.0, max_passes=2)
+    hook = DynamicRefinementHook(dynamic_refine_thres=0.0, max_passes=2)
     getattr(hook, f'before_{mode}_epoch')(runner)
     for key in ('generator', 'generator_ema'):
         net = getattr(runner.model, key)
@@ -48,7 +48,7 @@ def test_histogram_counts_frames_by_passes():
     lqs[0, :2] = 0.5
     with torch.no_grad():
         first = net.image_cleaning(lqs[0]).abs().mean(dim=(1, 2, 3)) * 255
-    hook = DynamicRefinementHook(test_thres=float(first.min() + first.max()) / 2, max_passes=3)
+    hook = DynamicRefinementHook(dynamic_refine_thres=float(first.min() + first.max()) / 2, max_passes=3)
     hook.before_test_epoch(runner)
     with torch.no_grad():
         net(lqs)
@@ -60,7 +60,7 @@ def test_histogram_counts_frames_by_passes():
     assert len(hook.last_summary['histogram']) > 1
 
 
-@pytest.mark.parametrize('kwargs', [dict(test_thres=-1), dict(max_passes=0)])
+@pytest.mark.parametrize('kwargs', [dict(dynamic_refine_thres=-1), dict(max_passes=0)])
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         DynamicRefinementHook(**kwargs)

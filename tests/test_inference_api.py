@@ -184,10 +184,10 @@ def test_refinement_options_reach_the_network(clip, tmp_path):
     frames = clip[:3]
     net = tiny_net(seed=0)
     # threshold 0: every frame keeps being cleaned up to the pass limit
-    inferencer = StreamingInferencer(net, device='cpu', refine_threshold=0, max_passes=2)
+    inferencer = StreamingInferencer(net, device='cpu', dynamic_refine_thres=0, max_passes=2)
     list(inferencer.restore(iter(frames)))
     assert inferencer.mean_passes() == 2
-    inferencer = StreamingInferencer(net, device='cpu', refine_threshold='off')
+    inferencer = StreamingInferencer(net, device='cpu', dynamic_refine_thres='off')
     list(inferencer.restore(iter(frames)))
     assert inferencer.mean_passes() == 1
 
@@ -216,7 +216,7 @@ def test_checkpoint_alone_loads_into_the_papers_architecture(tmp_path):
 
 def test_fp16_is_refused_on_cpu(net, clip, tmp_path):
     folder = write_frames(tmp_path / 'in', clip[:2])
-    with pytest.raises(InferenceError, match='--fp16 needs a CUDA GPU'):
+    with pytest.raises(InferenceError, match="precision 'fp16' needs a CUDA GPU"):
         super_resolve(folder, tmp_path / 'out', model=net, device='cpu', precision='fp16')
     assert not (tmp_path / 'out').exists()
 
@@ -224,7 +224,7 @@ def test_fp16_is_refused_on_cpu(net, clip, tmp_path):
 def test_bf16_is_refused_on_a_cpu_without_native_bfloat16(net, clip, tmp_path, monkeypatch):
     monkeypatch.setattr(streaming_inferencer, 'cpu_has_native_bf16', lambda: False)
     folder = write_frames(tmp_path / 'in', clip[:2])
-    with pytest.raises(InferenceError, match='--bf16 on a CPU needs native bfloat16'):
+    with pytest.raises(InferenceError, match="precision 'bf16' on a CPU needs native bfloat16"):
         super_resolve(folder, tmp_path / 'out', model=net, device='cpu', precision='bf16')
 
 
@@ -232,7 +232,7 @@ def test_bf16_is_refused_on_a_cpu_without_native_bfloat16(net, clip, tmp_path, m
 def test_bf16_on_cpu_runs_in_bfloat16_and_is_close_to_fp32(net, clip, monkeypatch, theta):
     # hardware-independent: where the CPU lacks native bfloat16 oneDNN emulates it (slowly)
     monkeypatch.setattr(streaming_inferencer, 'cpu_has_native_bf16', lambda: True)
-    options = dict(max_seq_len=0, refine_threshold='off' if theta is None else theta)
+    options = dict(max_seq_len=0, dynamic_refine_thres='off' if theta is None else theta)
     fp32 = streamed(net, clip, **options)
     bf16 = streamed(net, clip, precision='bf16', **options)
     assert bf16.dtype == torch.float32 and bf16.shape == fp32.shape

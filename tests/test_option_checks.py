@@ -48,9 +48,9 @@ BAD_VALUES = [
     (['--max-seq-len', '-1'], '--max-seq-len must be >= 0'),
     (['--max-seq-len', '4', '--overlap', '4'], '--overlap (4) must be smaller than --max-seq-len'),
     (['--tile-overlap', '-2'], '--tile-overlap must be >= 0'),
-    (['--refine-threshold', 'inf'], '--refine-threshold must be a finite number'),
-    (['--refine-threshold', '-1'], '--refine-threshold must be a finite number >= 0'),
-    (['--refine-threshold', 'high'], "--refine-threshold must be a number or 'off'"),
+    (['--dynamic-refine-thres', 'inf'], '--dynamic-refine-thres must be a finite number'),
+    (['--dynamic-refine-thres', '-1'], '--dynamic-refine-thres must be a finite number >= 0'),
+    (['--dynamic-refine-thres', 'high'], "--dynamic-refine-thres must be a number or 'off'"),
 ]
 
 
@@ -60,7 +60,7 @@ def test_bad_values_fail_up_front_with_status_1(extra, message, clip, model, tmp
     def model_fn(self, lqs):
         raise AssertionError('the network ran before the options were checked')
 
-    monkeypatch.setattr(StreamingInferencer, 'model_fn', model_fn)
+    monkeypatch.setattr(StreamingInferencer, 'model_frames', model_fn)
     code = main([str(clip), str(tmp_path / 'o.mp4'), *model, *extra])
     err = capsys.readouterr().err.strip()
     assert code == 1 and len(err.splitlines()) == 1, err
@@ -160,7 +160,7 @@ def test_python_warnings_do_not_precede_the_one_error_line(clip, model, tmp_path
         'def model_fn(self, lqs):\n'
         '    warnings.warn("a library complains", UserWarning)\n'
         '    raise RuntimeError("then it fails")\n'
-        'StreamingInferencer.model_fn = model_fn\n'
+        'StreamingInferencer.model_frames = model_fn\n'
         'from realbasicvsr_plugin.apis.cli import main\n'
         f'sys.exit(main({[str(clip), str(tmp_path / "o.mp4"), *model]!r}))\n')
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO),
@@ -174,13 +174,13 @@ def test_python_warnings_do_not_precede_the_one_error_line(clip, model, tmp_path
 
 def test_warnings_of_a_successful_run_follow_as_one_line_each(clip, model, tmp_path, capsys,
                                                               monkeypatch):
-    original = StreamingInferencer.model_fn
+    original = StreamingInferencer.model_frames
 
     def model_fn(self, lqs):
         warnings.warn('a library complains\non two lines', UserWarning)
         return original(self, lqs)
 
-    monkeypatch.setattr(StreamingInferencer, 'model_fn', model_fn)
+    monkeypatch.setattr(StreamingInferencer, 'model_frames', model_fn)
     assert main([str(clip), str(tmp_path / 'o.mp4'), *model]) == 0
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[0] == 'realbasicvsr: warning: UserWarning: a library complains on two lines'

@@ -60,7 +60,7 @@ def no_model_work(monkeypatch):
     def model_fn(self, lqs):
         raise AssertionError('the network ran before the output was checked')
 
-    monkeypatch.setattr(StreamingInferencer, 'model_fn', model_fn)
+    monkeypatch.setattr(StreamingInferencer, 'model_frames', model_fn)
 
 
 # ------------------------------------------------------------------ part 1: --overwrite
@@ -217,7 +217,7 @@ def test_parent_folders_created_for_an_output_are_removed_on_failure(clip, model
     def model_fn(self, lqs):
         raise RuntimeError('simulated failure')
 
-    monkeypatch.setattr(StreamingInferencer, 'model_fn', model_fn)
+    monkeypatch.setattr(StreamingInferencer, 'model_frames', model_fn)
     code, err = run_cli([clip, tmp_path / 'a' / 'b' / 'o.mp4', *model], capsys)
     one_line(code, err, 'simulated failure')
     assert os.listdir(tmp_path) == []

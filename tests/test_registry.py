@@ -66,7 +66,7 @@ def test_scope_alone_registers_the_components():
     out = run_python('''
         from mmengine.registry import init_default_scope, MODELS, HOOKS
         init_default_scope('realbasicvsr_plugin')
-        hook = HOOKS.build(dict(type='DynamicRefinementHook', test_thres=5))
+        hook = HOOKS.build(dict(type='DynamicRefinementHook', dynamic_refine_thres=5))
         net = MODELS.build(dict(type='RealBasicVSRNet', mid_channels=4, num_propagation_blocks=1,
                                 num_cleaning_blocks=1))
         print(type(hook).__module__, type(net).__module__)

@@ -24,7 +24,7 @@ def test_the_callers_model_is_left_as_it_was():
     theirs.load_state_dict(net.state_dict())
     plugin_net = tiny_net(seed=0, dynamic_refine_thres=255).train()
     frames = moving_frames(t=3, h=32, w=32)
-    for model, options in ((theirs, {}), (plugin_net, dict(refine_threshold=0, max_passes=2))):
+    for model, options in ((theirs, {}), (plugin_net, dict(dynamic_refine_thres=0, max_passes=2))):
         before = {k: (v.clone(), v.stride()) for k, v in model.state_dict().items()}
         theta = model.dynamic_refine_thres
         out, inf = restore(model, frames, **options)

@@ -110,7 +110,7 @@ def tiny_config(base: Path, train_root: Path, val_root: Path, work_dir: Path, ma
         custom_hooks = [
             dict(type='ExponentialMovingAverageHook', module_keys=('generator_ema', ),
                  interval=1, interp_cfg=dict(momentum=0.999)),
-            dict(type='DynamicRefinementHook', test_thres=1.5, max_passes=3),
+            dict(type='DynamicRefinementHook', dynamic_refine_thres=1.5, max_passes=3),
             {probe_hook}]
         visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
         load_from = None

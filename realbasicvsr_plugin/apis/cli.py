@@ -101,9 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     prec.add_argument('--bf16', dest='precision', action='store_const', const='bf16',
                       help='bfloat16 autocast (CUDA GPUs, and CPUs with native bfloat16: '
                       'AVX512-BF16 or AMX, where it is ~1.7x faster than fp32)')
-    model.add_argument('--refine-threshold', default=None, metavar='T',
-                       help="dynamic-refinement threshold on the 0-255 scale, or 'off' for one "
-                       "cleaning pass (default: the config's)")
+    model.add_argument('--dynamic-refine-thres', '--refine-threshold', default=None,
+                       metavar='T',
+                       help="theta of dynamic refinement (Eq. 5) on the 0-255 scale, or 'off' for one "
+                       "cleaning pass (default: the config's; --refine-threshold is an older name)")
     model.add_argument('--max-passes', type=_whole_number, default=None,
                        help=f"maximum cleaning passes, 1 to {MAX_PASSES_LIMIT} (default: the "
                        "config's)")
@@ -216,6 +217,9 @@ def error_line(err: BaseException) -> str:
     """
     text = ' '.join(str(err).split()) if str(err).strip() else ''
     if isinstance(err, InferenceError):
+        if 'precision' in err.params:  # the values of one parameter are separate flags here
+            text = re.sub(r"precision '(fp16|bf16)'", r'--\1', text)
+            text = text.replace("precision 'fp32'", 'fp32 (neither --fp16 nor --bf16)')
         for param in err.params:
             text = re.sub(rf'(?<![\w-]){re.escape(param)}(?:=True)?(?![\w-])', flag_for(param),
                           text)
@@ -404,7 +408,7 @@ def _options(args: argparse.Namespace) -> dict:
         trust_checkpoint=args.trust_checkpoint, device=args.device,
         precision=args.precision, max_seq_len=args.max_seq_len, overlap=args.overlap,
         tile=args.tile, tile_overlap=args.tile_overlap,
-        refine_threshold=args.refine_threshold, max_passes=args.max_passes,
+        dynamic_refine_thres=args.dynamic_refine_thres, max_passes=args.max_passes,
         start=args.start, end=args.end, codec=args.codec, crf=args.crf,
         bitrate=args.bitrate, pix_fmt=args.pix_fmt, fps=args.fps, audio=not args.no_audio,
         overwrite=args.overwrite, progress=not (args.no_progress or args.quiet),

@@ -37,7 +37,7 @@ INFERENCE_DEFAULTS = dict(
     overlap=4,  # frames shared by consecutive chunks, cross-faded
     tile='auto',  # tile size in input pixels, only when max_memory needs it; 0 = no tiling
     tile_overlap=16,  # overlap of tiles in input pixels, cross-faded
-    refine_threshold=None,  # None keeps the network's configured threshold
+    dynamic_refine_thres=None,  # None keeps the network's configured threshold
     max_passes=None,  # None keeps the network's configured maximum
     codec=None,  # None: H.264 where the container allows it
     crf=None,  # None: 18 for CRF encoders unless a bit rate is given
@@ -111,7 +111,7 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
                   precision: str = 'fp32', max_seq_len: Optional[int] = None,
                   overlap: Optional[int] = None, tile: Optional[int] = None,
                   tile_overlap: Optional[int] = None,
-                  refine_threshold: Union[float, str, None] = None,
+                  dynamic_refine_thres: Union[float, str, None] = None,
                   max_passes: Optional[int] = None, start: int = 0, end: Optional[int] = None,
                   codec: Optional[str] = None, crf: Optional[int] = None,
                   bitrate: Union[str, int, None] = None, pix_fmt: Optional[str] = None,
@@ -149,7 +149,7 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
         overlap (int, optional): Frames shared by consecutive chunks.
         tile (int, optional): Tile size in input pixels (0: no tiling).
         tile_overlap (int, optional): Overlap of neighbouring tiles in input pixels.
-        refine_threshold (float | str, optional): Dynamic-refinement threshold (0-255 scale),
+        dynamic_refine_thres (float | str, optional): Dynamic-refinement threshold (0-255 scale),
             or ``'off'`` for one cleaning pass.
         max_passes (int, optional): Maximum cleaning passes.
         start (int): First frame to restore (0-based). Defaults to 0.
@@ -222,7 +222,7 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
         else:
             cfg = load_config(config) if config is not None else None
         opts = _settings(cfg, dict(max_seq_len=max_seq_len, overlap=overlap, tile=tile,
-                                   tile_overlap=tile_overlap, refine_threshold=refine_threshold,
+                                   tile_overlap=tile_overlap, dynamic_refine_thres=dynamic_refine_thres,
                                    max_passes=max_passes, codec=codec, crf=crf, bitrate=bitrate,
                                    pix_fmt=pix_fmt, fps=fps, max_memory=max_memory,
                                    scene_cuts=scene_cuts))
@@ -232,7 +232,7 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
         inferencer = StreamingInferencer(
             model, device=dev, precision=precision, max_seq_len=opts['max_seq_len'],
             overlap=opts['overlap'], tile=opts['tile'], tile_overlap=opts['tile_overlap'],
-            refine_threshold=opts['refine_threshold'], max_passes=opts['max_passes'],
+            dynamic_refine_thres=opts['dynamic_refine_thres'], max_passes=opts['max_passes'],
             max_memory=opts['max_memory'], scene_cuts=opts['scene_cuts'])
         width, height = reader.size
         out_size = (width * inferencer.scale, height * inferencer.scale)

@@ -41,7 +41,7 @@ class OfficialModel:
     Args:
         name (str): The name users give (``--model NAME``).
         file_name (str): File name of the release, ending in ``-<sha256 prefix>.pth``.
-        refine_threshold (float): theta of dynamic refinement to test it with (0-255 scale).
+        dynamic_refine_thres (float): theta of dynamic refinement to test it with (0-255 scale).
         mmagic_name (str): The model's name in MMagic's metafile.
         description (str): One line for ``--list-models``.
         architecture (dict): The network's config, without the threshold. Default: the paper's
@@ -50,7 +50,7 @@ class OfficialModel:
 
     name: str
     file_name: str
-    refine_threshold: float
+    dynamic_refine_thres: float
     mmagic_name: str
     description: str
     architecture: dict = field(default_factory=lambda: dict(PAPER_GENERATOR))
@@ -81,7 +81,7 @@ class OfficialModel:
         Returns:
             dict: A ``RealBasicVSRNet`` config.
         """
-        return dict(self.architecture, dynamic_refine_thres=self.refine_threshold)
+        return dict(self.architecture, dynamic_refine_thres=self.dynamic_refine_thres)
 
 
 #: The released models by name, the default first.
@@ -91,13 +91,13 @@ OFFICIAL_MODELS: Dict[str, OfficialModel] = {
         OfficialModel(
             name='realbasicvsr',
             file_name='realbasicvsr_c64b20_1x30x8_lr5e-5_150k_reds_20211104-52f77c2c.pth',
-            refine_threshold=5.0,
+            dynamic_refine_thres=5.0,
             mmagic_name='realbasicvsr_c64b20-1x30x8_8xb1-lr5e-5-150k_reds',
             description='RealBasicVSR x4, GAN model of stage 2 (REDS), theta 5: for real use'),
         OfficialModel(
             name='realbasicvsr_wogan',
             file_name='realbasicvsr_wogan_c64b20_2x30x8_lr1e-4_300k_reds_20211027-0e2ff207.pth',
-            refine_threshold=1.5,
+            dynamic_refine_thres=1.5,
             mmagic_name='realbasicvsr_wogan-c64b20-2x30x8_8xb2-lr1e-4-300k_reds',
             description='RealBasicVSR x4, stage-1 model without GAN (REDS), theta 1.5: '
             'smoother, fewer invented details'),

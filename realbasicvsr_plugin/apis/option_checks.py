@@ -9,7 +9,7 @@ import math
 import numbers
 import os
 from fractions import Fraction
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Union
 
 from torch import nn
 
@@ -100,32 +100,37 @@ def check_fps(fps: Any) -> Optional[Fraction]:
     return rate
 
 
-def check_refine_threshold(value: Any) -> None:
-    """Check a dynamic-refinement threshold: a finite number >= 0, its text, or ``'off'``.
+def parse_dynamic_refine_thres(value: Any) -> Union[None, float, str]:
+    """Read a dynamic-refinement threshold option: ``None`` (keep the network's), ``'off'``
+    (one cleaning pass), or a number or its text, checked by the network's own rule
+    (:func:`~realbasicvsr_plugin.models.realbasicvsr_net.check_refinement`).
 
     Args:
-        value: The threshold.
+        value: The option's value.
+
+    Returns:
+        None | float | str: ``None``, the threshold, or ``'off'``.
 
     Raises:
-        InferenceError: Anything else.
+        InferenceError: Anything else, naming ``dynamic_refine_thres``.
     """
+    from realbasicvsr_plugin.models.realbasicvsr_net import check_refinement
+
     if value is None:
-        return
-    number = value
+        return None
     if isinstance(value, str):
         if value.strip().lower() in ('off', 'none'):
-            return
+            return 'off'
         try:
-            number = float(value)
+            value = float(value)
         except ValueError:
-            raise InferenceError(f"refine_threshold must be a number or 'off', got "
-                                 f"'{value}'", param='refine_threshold') from None
-    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InferenceError(f"refine_threshold must be a number or 'off', got "
-                             f'{_describe(value)}', param='refine_threshold')
-    if not (math.isfinite(number) and number >= 0):
-        raise InferenceError(f'refine_threshold must be a finite number >= 0 (0-255 scale) '
-                             f"or 'off', got {value}", param='refine_threshold')
+            raise InferenceError(f"dynamic_refine_thres must be a number or 'off', got "
+                                 f"'{value}'", param='dynamic_refine_thres') from None
+    try:
+        check_refinement(value)
+    except ValueError as err:
+        raise InferenceError(f"{err} (or 'off')", param='dynamic_refine_thres') from None
+    return float(value)
 
 
 def check_options(options: Mapping[str, Any]) -> None:
@@ -188,7 +193,7 @@ def check_options(options: Mapping[str, Any]) -> None:
     if options.get('crf') is not None and bitrate is not None:
         raise InferenceError('give either crf or bitrate, not both', param=('crf', 'bitrate'))
     check_fps(options.get('fps'))
-    check_refine_threshold(options.get('refine_threshold'))
+    parse_dynamic_refine_thres(options.get('dynamic_refine_thres'))
 
 
 def check_tile_for_model(tile: Optional[int], model: nn.Module) -> None:

@@ -42,13 +42,14 @@ def resolve_device(device: Union[str, torch.device, None] = 'auto') -> torch.dev
     try:
         dev = torch.device(device)
     except (RuntimeError, ValueError) as err:
-        raise InferenceError(f"--device: unknown device '{device}'") from err
+        raise InferenceError(f"device: unknown device '{device}'", param='device') from err
     if dev.type == 'cuda':
         if not torch.cuda.is_available():
-            raise InferenceError(f"--device {device}: CUDA is not available on this machine")
+            raise InferenceError(f"device '{device}': CUDA is not available on this machine",
+                                 param='device')
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise InferenceError(f'--device {device}: only {torch.cuda.device_count()} CUDA '
-                                 'device(s) present')
+            raise InferenceError(f"device '{device}': only {torch.cuda.device_count()} CUDA "
+                                 'device(s) present', param='device')
     return dev
 
 
@@ -76,20 +77,23 @@ def check_precision(precision: str, device: torch.device) -> torch.dtype:
     """
     if precision not in PRECISIONS:
         raise InferenceError(f"unknown precision '{precision}' (choose from "
-                             f"{', '.join(PRECISIONS)})")
+                             f"{', '.join(PRECISIONS)})", param='precision')
     if precision == 'fp16' and device.type != 'cuda':
-        raise InferenceError(f'--fp16 needs a CUDA GPU, but the device is {device}; drop the '
-                             'option to run in fp32 (or try --bf16 on a CPU with native bfloat16)')
+        raise InferenceError(f"precision 'fp16' needs a CUDA GPU, but the device is {device}; "
+                             "use precision 'fp32' (or precision 'bf16' on a CPU with native "
+                             'bfloat16)', param='precision')
     if precision == 'bf16':
         if device.type == 'cuda' and not torch.cuda.is_bf16_supported():
-            raise InferenceError(f'--bf16: the GPU {torch.cuda.get_device_name(device)} does '
-                                 'not support bfloat16; use --fp16')
+            raise InferenceError(f"precision 'bf16': the GPU {torch.cuda.get_device_name(device)} "
+                                 "does not support bfloat16; use precision 'fp16'",
+                                 param='precision')
         if device.type == 'cpu' and not cpu_has_native_bf16():
-            raise InferenceError('--bf16 on a CPU needs native bfloat16 instructions '
-                                 '(AVX512-BF16 or AMX), which this CPU lacks; drop the option '
-                                 'to run in fp32')
+            raise InferenceError("precision 'bf16' on a CPU needs native bfloat16 instructions "
+                                 "(AVX512-BF16 or AMX), which this CPU lacks; use precision "
+                                 "'fp32'", param='precision')
         if device.type not in ('cpu', 'cuda'):
-            raise InferenceError(f'--bf16 needs a CUDA GPU or a CPU, but the device is {device}')
+            raise InferenceError(f"precision 'bf16' needs a CUDA GPU or a CPU, but the device "
+                                 f'is {device}', param='precision')
     return PRECISIONS[precision]
 
 
@@ -152,7 +156,7 @@ class StreamingInferencer:
         tile (int | str, optional): Tile size in input pixels; ``'auto'`` (default) tiles only
             when the budget needs it; 0 or ``None`` disables tiling.
         tile_overlap (int): Overlap of neighbouring tiles in input pixels. Defaults to 16.
-        refine_threshold (float | str, optional): Dynamic-refinement threshold on the 0-255
+        dynamic_refine_thres (float | str, optional): Dynamic-refinement threshold on the 0-255
             scale (``'off'`` for a single cleaning pass); ``None`` keeps the network's setting.
         max_passes (int, optional): Maximum cleaning passes; ``None`` keeps the network's.
         channels_last (bool): Run a network whose weights are not ``channels_last`` (e.g.
@@ -168,7 +172,7 @@ class StreamingInferencer:
     def __init__(self, model: nn.Module, device: Union[str, torch.device] = 'auto',
                  precision: str = 'fp32', max_seq_len: Union[int, str, None] = 'auto',
                  overlap: int = 4, tile: Union[int, str, None] = 'auto', tile_overlap: int = 16,
-                 refine_threshold: Union[float, str, None] = None,
+                 dynamic_refine_thres: Union[float, str, None] = None,
                  max_passes: Optional[int] = None, channels_last: bool = True,
                  max_memory: Union[int, str, None] = None,
                  scene_cuts: Union[float, str, None] = None) -> None:
@@ -186,7 +190,7 @@ class StreamingInferencer:
         self.scene_cut_threshold = parse_threshold(scene_cuts)
         self.plan: Optional[memory_budget.Plan] = None
         self._plan_size: Optional[Tuple[int, int]] = None
-        self.model = self._own_view(model, refine_threshold, max_passes, channels_last)
+        self.model = self._own_view(model, dynamic_refine_thres, max_passes, channels_last)
         self._passes_sum = 0  # cleaning passes summed over the frames processed so far
         self._passes_count = 0
         #: scene cuts found in the frames restored so far
@@ -243,33 +247,27 @@ class StreamingInferencer:
 
     @staticmethod
     def _refinement(model, threshold, max_passes) -> Optional[Tuple[Optional[float], int]]:
-        """``refine_threshold``/``max_passes`` as ``set_refinement`` arguments (None: keep)."""
+        """``dynamic_refine_thres``/``max_passes`` as ``set_refinement`` arguments (None: keep)."""
         if threshold is None and max_passes is None:
             return None
         if not hasattr(model, 'set_refinement'):
-            raise InferenceError('refine_threshold/max_passes: the network '
+            raise InferenceError('dynamic_refine_thres/max_passes: the network '
                                  f'{type(model).__name__} has no dynamic refinement',
-                                 param='refine_threshold')
-        single_pass = False
-        if isinstance(threshold, str):
-            if threshold.strip().lower() in ('off', 'none'):
-                single_pass = True
-            else:
-                try:
-                    threshold = float(threshold)
-                except ValueError:
-                    raise InferenceError(f"refine_threshold: expected a number or 'off', got "
-                                         f"'{threshold}'", param='refine_threshold') from None
+                                 param='dynamic_refine_thres')
+        from realbasicvsr_plugin.models.realbasicvsr_net import check_refinement
+
+        from .option_checks import parse_dynamic_refine_thres
+
+        threshold = parse_dynamic_refine_thres(threshold)
+        single_pass = threshold == 'off'
         if threshold is None:
             threshold = refinement_threshold(model)
-        elif not single_pass and not threshold >= 0:
-            raise InferenceError(f'refine_threshold must be >= 0, got {threshold}',
-                                 param='refine_threshold')
         if max_passes is None:
             max_passes = int(getattr(model, 'max_passes', 3))
-        if max_passes < 1:
-            raise InferenceError(f'max_passes must be >= 1, got {max_passes}',
-                                 param='max_passes')
+        try:  # the network's own rule
+            check_refinement(None, max_passes)
+        except ValueError as err:
+            raise InferenceError(str(err), param='max_passes') from None
         return (None if single_pass else threshold), max_passes
 
     @property

@@ -321,7 +321,7 @@ def evaluate_videolq(data_root: str,
                      skip_undefined: bool = False,
                      device: str = 'cpu',
                      max_seq_len: Optional[int] = None,
-                     refine_threshold: Union[float, str, None] = None,
+                     dynamic_refine_thres: Union[float, str, None] = None,
                      max_passes: Optional[int] = None,
                      scale: Optional[int] = None,
                      method_name: str = 'RealBasicVSR',
@@ -341,7 +341,7 @@ def evaluate_videolq(data_root: str,
         device (str): Torch device. Defaults to 'cpu'.
         max_seq_len (int, optional): Frames per forward pass, in chunks without overlap (as
             the original RealBasicVSR inference script); None: the whole video at once.
-        refine_threshold (float | str, optional): Test-time theta of dynamic refinement
+        dynamic_refine_thres (float | str, optional): Test-time theta of dynamic refinement
             (0-255 scale; ``'off'``: one pass); None keeps the network's.
         max_passes (int, optional): Pass limit of dynamic refinement; None keeps the network's.
         scale (int, optional): Upscaling factor; defaults to the network's.
@@ -373,13 +373,13 @@ def evaluate_videolq(data_root: str,
     videos = list_videos(data_root)
     scorers = _build_metrics(metrics, protocol, brisque_dir, skip_undefined)
     inferencer = StreamingInferencer(model, device=device, max_seq_len=max_seq_len, overlap=0,
-                                     refine_threshold=refine_threshold, max_passes=max_passes)
+                                     dynamic_refine_thres=dynamic_refine_thres, max_passes=max_passes)
     scale = scale or inferencer.scale
 
     results = dict(
         protocol=protocol.as_dict(),
         settings=dict(data_root=osp.abspath(data_root), metrics=metrics, method=method_name,
-                      refine_threshold=refine_threshold, max_passes=max_passes,
+                      dynamic_refine_thres=dynamic_refine_thres, max_passes=max_passes,
                       max_seq_len=max_seq_len, scale=scale),
         videos={}, mean={})
     pics = {}

@@ -28,6 +28,7 @@ checkpoints load with ``strict=True``. Deliberate differences from MMagic 1.2.0:
   :mod:`.inference_schedule` (``cpu_cache_bytes``);
 * :meth:`RealBasicVSRNet.stream` hands out the HR frames one at a time as they are produced.
 """
+import math
 from typing import Iterator, List, Optional, Tuple, Union
 
 import torch
@@ -207,6 +208,30 @@ class BasicVSRCore(BaseModule):
             yield self.upsample(fused, lr_curr)
 
 
+def check_refinement(dynamic_refine_thres: Optional[float],
+                     max_passes: Optional[int] = None) -> None:
+    """The one rule for the settings of dynamic refinement (Eq. 5), used by the network, the
+    :class:`DynamicRefinementHook` and the inference options alike.
+
+    Args:
+        dynamic_refine_thres (float | None): theta on the 0-255 pixel scale: a finite number
+            >= 0, or ``None`` for one cleaning pass.
+        max_passes (int | None): The pass limit, an integer >= 1 (``None``: not given).
+
+    Raises:
+        ValueError: A setting outside its rule, naming the parameter.
+    """
+    if dynamic_refine_thres is not None and (
+            isinstance(dynamic_refine_thres, bool)
+            or not isinstance(dynamic_refine_thres, (int, float))
+            or not math.isfinite(dynamic_refine_thres) or dynamic_refine_thres < 0):
+        raise ValueError('dynamic_refine_thres must be a finite number >= 0 (0-255 pixel '
+                         f'scale) or None, got {dynamic_refine_thres!r}')
+    if max_passes is not None and (isinstance(max_passes, bool)
+                                   or not isinstance(max_passes, int) or max_passes < 1):
+        raise ValueError(f'max_passes must be an integer >= 1, got {max_passes!r}')
+
+
 @MODELS.register_module()
 class RealBasicVSRNet(BaseModule):
     """RealBasicVSR network: per-frame image cleaning, then BasicVSR.
@@ -312,15 +337,11 @@ class RealBasicVSRNet(BaseModule):
     def set_refinement(self, dynamic_refine_thres: Optional[float],
                        max_passes: Optional[int] = None) -> None:
         """Set theta (0-255 scale, ``None`` for one pass) and optionally the pass limit."""
-        if dynamic_refine_thres is not None:
-            if isinstance(dynamic_refine_thres, bool) or not isinstance(
-                    dynamic_refine_thres, (int, float)) or dynamic_refine_thres < 0:
-                raise ValueError('RealBasicVSRNet: dynamic_refine_thres must be a number >= 0 '
-                                 f'(0-255 pixel scale) or None, got {dynamic_refine_thres!r}')
+        try:
+            check_refinement(dynamic_refine_thres, max_passes)
+        except ValueError as err:
+            raise ValueError(f'RealBasicVSRNet: {err}') from None
         if max_passes is not None:
-            if isinstance(max_passes, bool) or not isinstance(max_passes, int) or max_passes < 1:
-                raise ValueError(f'RealBasicVSRNet: max_passes must be an integer >= 1, '
-                                 f'got {max_passes!r}')
             self.max_passes = max_passes
         self.dynamic_refine_thres = dynamic_refine_thres
 

@@ -19,6 +19,7 @@ from mmengine.dist import all_gather_object
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from realbasicvsr_plugin.models.realbasicvsr_net import check_refinement
 from realbasicvsr_plugin.registry import HOOKS
 
 
@@ -27,30 +28,30 @@ class DynamicRefinementHook(Hook):
     """Set theta and the pass limit of Eq. 5 for validation/testing, restore them afterwards.
 
     Args:
-        test_thres (float | None): theta on the 0-255 pixel scale for testing: 1.5 for models
-            trained without GAN losses, 5 for GAN models (paper). ``None``: one pass.
+        dynamic_refine_thres (float | None): theta on the 0-255 pixel scale for testing (the
+            network's name for it): 1.5 for models trained without GAN losses, 5 for GAN models
+            (paper). ``None``: one pass.
             Default: 1.5.
         max_passes (int): Pass limit at test time. Default: 3.
-        val_thres (float, optional): theta for validation during training; defaults to
-            ``test_thres``.
+        val_dynamic_refine_thres (float, optional): theta for validation during training;
+            defaults to ``dynamic_refine_thres``.
         generator_keys (Sequence[str]): Attributes of the model that hold generators to switch.
             Default: ('generator', 'generator_ema').
     """
 
     priority = 'NORMAL'
 
-    def __init__(self, test_thres: Optional[float] = 1.5, max_passes: int = 3,
-                 val_thres: Optional[float] = None,
+    def __init__(self, dynamic_refine_thres: Optional[float] = 1.5, max_passes: int = 3,
+                 val_dynamic_refine_thres: Optional[float] = None,
                  generator_keys: Sequence[str] = ('generator', 'generator_ema')) -> None:
-        for name, value in (('test_thres', test_thres), ('val_thres', val_thres)):
-            if value is not None and (not isinstance(value, (int, float)) or value < 0):
-                raise ValueError(f'DynamicRefinementHook: {name} must be a number >= 0 '
-                                 f'(0-255 pixel scale) or None, got {value!r}')
-        if not isinstance(max_passes, int) or max_passes < 1:
-            raise ValueError(f'DynamicRefinementHook: max_passes must be an integer >= 1, '
-                             f'got {max_passes!r}')
-        self.test_thres = test_thres
-        self.val_thres = test_thres if val_thres is None else val_thres
+        for value in (dynamic_refine_thres, val_dynamic_refine_thres):
+            try:  # the network's own rule
+                check_refinement(value, max_passes)
+            except ValueError as err:
+                raise ValueError(f'DynamicRefinementHook: {err}') from None
+        self.dynamic_refine_thres = dynamic_refine_thres
+        self.val_dynamic_refine_thres = dynamic_refine_thres \
+            if val_dynamic_refine_thres is None else val_dynamic_refine_thres
         self.max_passes = max_passes
         self.generator_keys = tuple(generator_keys)
         self._saved: Dict[str, Tuple[Optional[float], int]] = {}
@@ -122,7 +123,7 @@ class DynamicRefinementHook(Hook):
                            f'{mean:.3f}, histogram (passes: frames) {hist}')
 
     def before_val_epoch(self, runner) -> None:
-        self._switch(runner, self.val_thres)
+        self._switch(runner, self.val_dynamic_refine_thres)
 
     def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         self._collect(runner, batch_idx)
@@ -131,7 +132,7 @@ class DynamicRefinementHook(Hook):
         self._restore(runner, 'val')
 
     def before_test_epoch(self, runner) -> None:
-        self._switch(runner, self.test_thres)
+        self._switch(runner, self.dynamic_refine_thres)
 
     def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         self._collect(runner, batch_idx)
