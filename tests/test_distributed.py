@@ -208,12 +208,12 @@ TINY_TEST = dict(mid_channels=8, num_propagation_blocks=1, num_cleaning_blocks=1
 
 
 @pytest.fixture
-def videolq_three(tmp_path, shared_dir):
+def videolq_three(tmp_path, data_dir):
     """Three videos of 2, 3 and 4 frames (48x72) cut from the calibration images."""
     import cv2
     root = tmp_path / 'VideoLQ'
     for v, (name, count) in enumerate((('I04', 2), ('I03', 3), ('I04', 4))):
-        img = cv2.imread(str(shared_dir / 'calibration' / f'{name}.bmp'))
+        img = cv2.imread(str(data_dir / 'calibration' / f'{name}.bmp'))
         folder = root / f'{v:03d}'
         folder.mkdir(parents=True)
         for i in range(count):
@@ -223,13 +223,13 @@ def videolq_three(tmp_path, shared_dir):
 
 
 def test_videolq_test_under_two_processes_equals_one_process(tmp_path, videolq_three,
-                                                             shared_dir):
+                                                             data_dir):
     ckpt = tiny_editor_checkpoint(tmp_path / 'tiny.pth', **TINY_TEST)
     config = CONFIGS / 'realbasicvsr_x4_videolq.py'
     options = ['--cfg-options', f'test_dataloader.dataset.data_root={videolq_three}',
                'test_dataloader.num_workers=0',
                *[f'model.generator.{k}={v}' for k, v in TINY_TEST.items()]]
-    env = {'REALBASICVSR_PLUGIN_BRISQUE_DIR': str(shared_dir / 'models' / 'brisque')}
+    env = {'REALBASICVSR_PLUGIN_BRISQUE_DIR': str(data_dir / 'brisque')}
     status, one = launch([sys.executable, TOOLS / 'test.py', config, ckpt, '--work-dir',
                           tmp_path / 'w1', '--out', tmp_path / 'one.json', *options],
                          cwd=tmp_path, env=env)

@@ -7,8 +7,8 @@ from realbasicvsr_plugin.evaluation.metrics.niqe import NIQE
 
 
 @pytest.fixture
-def image(shared_dir):
-    img = cv2.imread(str(shared_dir / 'calibration' / 'I04.bmp'), cv2.IMREAD_COLOR)
+def image(data_dir):
+    img = cv2.imread(str(data_dir / 'calibration' / 'I04.bmp'), cv2.IMREAD_COLOR)
     assert img is not None
     return img[:288, :384]
 
