@@ -404,23 +404,6 @@ def to_bit_depth(image: np.ndarray, bit_depth: int) -> np.ndarray:
     return image
 
 
-def network_input(image: np.ndarray) -> np.ndarray:
-    """A frame as :meth:`~.streaming_inferencer.StreamingInferencer.restore` takes it.
-
-    uint8 frames are passed as they are; uint16 frames become float32 on the 0-255 scale (which
-    ``restore`` divides by 255 like uint8), so their 16 bits reach the network as float.
-
-    Args:
-        image (np.ndarray): uint8 or uint16 RGB pixels.
-
-    Returns:
-        np.ndarray: The frame for the inferencer.
-    """
-    if image.dtype == np.uint16:
-        return image.astype(np.float32) / np.float32(257)
-    return image
-
-
 class ImageFolderReader(_ImageListReader):
     """Frames from the image files of a folder, in natural file-name order.
 
