@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from realbasicvsr_plugin.apis.errors import InferenceError
+from realbasicvsr_plugin.models.realbasicvsr_net import check_refinement, clean_per_frame
 
 from .dependencies import require
 from .onnx_export import FORMAT_VERSION, GRAPH_FILES, PREFIX, weights_fingerprint
@@ -227,15 +228,11 @@ class OnnxRuntimeNet(nn.Module):
     def set_refinement(self, dynamic_refine_thres: Optional[float],
                        max_passes: Optional[int] = None) -> None:
         """Set theta (0-255 scale, ``None`` for one pass) and optionally the pass limit."""
-        if dynamic_refine_thres is not None:
-            if isinstance(dynamic_refine_thres, bool) or not isinstance(
-                    dynamic_refine_thres, (int, float)) or dynamic_refine_thres < 0:
-                raise ValueError('OnnxRuntimeNet: dynamic_refine_thres must be a number >= 0 '
-                                 f'(0-255 pixel scale) or None, got {dynamic_refine_thres!r}')
+        try:  # the network's own rule
+            check_refinement(dynamic_refine_thres, max_passes)
+        except ValueError as err:
+            raise ValueError(f'OnnxRuntimeNet: {err}') from None
         if max_passes is not None:
-            if isinstance(max_passes, bool) or not isinstance(max_passes, int) or max_passes < 1:
-                raise ValueError(f'OnnxRuntimeNet: max_passes must be an integer >= 1, '
-                                 f'got {max_passes!r}')
             self.max_passes = max_passes
         self.dynamic_refine_thres = dynamic_refine_thres
 
@@ -270,24 +267,8 @@ class OnnxRuntimeNet(nn.Module):
         Returns:
             tuple: cleaned frames (n, t, c, h, w) and passes per frame, LongTensor (n, t).
         """
-        n, t, c, h, w = lqs.shape
-        frames = lqs.reshape(n * t, c, h, w)
-        passes = torch.ones(n * t, dtype=torch.long, device=lqs.device)
-        theta = self.dynamic_refine_thres
-        residues = self._clean_once(frames)
-        frames = frames + residues
-        if theta is not None and self.max_passes > 1:
-            thres = theta / 255.
-            active = torch.nonzero(residues.abs().mean(dim=(1, 2, 3)) >= thres).flatten()
-            for _ in range(self.max_passes - 1):
-                if active.numel() == 0:
-                    break
-                sub = frames.index_select(0, active)
-                residues = self._clean_once(sub)
-                frames = frames.index_copy(0, active, sub + residues)
-                passes.index_add_(0, active, torch.ones_like(active))
-                active = active[residues.abs().mean(dim=(1, 2, 3)) >= thres]
-        return frames.view(n, t, c, h, w), passes.view(n, t)
+        return clean_per_frame(lqs, self._clean_once, self.dynamic_refine_thres,
+                               self.max_passes)
 
     def forward(self, lqs: torch.Tensor) -> torch.Tensor:
         """Clean and super-resolve a sequence.

@@ -29,7 +29,7 @@ checkpoints load with ``strict=True``. Deliberate differences from MMagic 1.2.0:
 * :meth:`RealBasicVSRNet.stream` hands out the HR frames one at a time as they are produced.
 """
 import math
-from typing import Iterator, List, Optional, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -232,6 +232,44 @@ def check_refinement(dynamic_refine_thres: Optional[float],
         raise ValueError(f'max_passes must be an integer >= 1, got {max_passes!r}')
 
 
+def clean_per_frame(lqs: torch.Tensor, clean_once: Callable[[torch.Tensor], torch.Tensor],
+                    dynamic_refine_thres: Optional[float], max_passes: int
+                    ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The cleaning stage with per-frame dynamic refinement (Eq. 5).
+
+    Every frame gets one pass, ``x^j = x^(j-1) + C(x^(j-1))``; a frame gets another while the
+    mean absolute change of its last pass is at least theta (0-255 scale), up to
+    ``max_passes``. Frames that stopped are not recomputed.
+
+    Args:
+        lqs (Tensor): (n, t, c, h, w), values in [0, 1].
+        clean_once (Callable): The residue ``C(x)`` of one pass for a batch of frames
+            (b, c, h, w).
+        dynamic_refine_thres (float | None): theta; ``None``: one pass.
+        max_passes (int): The pass limit.
+
+    Returns:
+        tuple: cleaned frames (n, t, c, h, w) and passes per frame, LongTensor (n, t).
+    """
+    n, t, c, h, w = lqs.shape
+    frames = lqs.reshape(n * t, c, h, w)
+    passes = torch.ones(n * t, dtype=torch.long, device=lqs.device)
+    residues = clean_once(frames)
+    frames = frames + residues
+    if dynamic_refine_thres is not None and max_passes > 1:
+        thres = dynamic_refine_thres / 255.
+        active = torch.nonzero(residues.abs().mean(dim=(1, 2, 3)) >= thres).flatten()
+        for _ in range(max_passes - 1):
+            if active.numel() == 0:
+                break
+            sub = frames.index_select(0, active)
+            residues = clean_once(sub)
+            frames = frames.index_copy(0, active, sub + residues)
+            passes.index_add_(0, active, torch.ones_like(active))
+            active = active[residues.abs().mean(dim=(1, 2, 3)) >= thres]
+    return frames.view(n, t, c, h, w), passes.view(n, t)
+
+
 @MODELS.register_module()
 class RealBasicVSRNet(BaseModule):
     """RealBasicVSR network: per-frame image cleaning, then BasicVSR.
@@ -369,26 +407,9 @@ class RealBasicVSRNet(BaseModule):
         Returns:
             tuple: cleaned frames (n, t, c, h, w) and passes per frame, LongTensor (n, t).
         """
-        n, t, c, h, w = lqs.shape
-        frames = lqs.reshape(n * t, c, h, w)
-        passes = torch.ones(n * t, dtype=torch.long, device=lqs.device)
-        theta = self.dynamic_refine_thres
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.is_fix_cleaning):
-            residues = self._clean_once(frames)
-            frames = frames + residues
-            if theta is not None and self.max_passes > 1:
-                thres = theta / 255.
-                active = torch.nonzero(
-                    residues.abs().mean(dim=(1, 2, 3)) >= thres).flatten()
-                for _ in range(self.max_passes - 1):
-                    if active.numel() == 0:
-                        break
-                    sub = frames.index_select(0, active)
-                    residues = self._clean_once(sub)
-                    frames = frames.index_copy(0, active, sub + residues)
-                    passes.index_add_(0, active, torch.ones_like(active))
-                    active = active[residues.abs().mean(dim=(1, 2, 3)) >= thres]
-        return frames.view(n, t, c, h, w), passes.view(n, t)
+            return clean_per_frame(lqs, self._clean_once, self.dynamic_refine_thres,
+                                   self.max_passes)
 
     # ------------------------------------------------------------------ forward
     def _check_input(self, lqs: torch.Tensor) -> None:
