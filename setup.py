@@ -35,4 +35,5 @@ def read_requirements(name: str) -> list:
 setup(version=read_version(),
       cmdclass={'build_py': BuildPyWithConfigs},
       install_requires=read_requirements('runtime.txt'),
-      extras_require={'tests': read_requirements('tests.txt')})
+      extras_require={'tests': read_requirements('tests.txt'),
+                      'demo-data': read_requirements('demo_data.txt')})
