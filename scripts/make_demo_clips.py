@@ -252,7 +252,7 @@ def parse_args(argv=None):
     p.add_argument('--train-size', type=int, nargs=2, default=(160, 160), metavar=('H', 'W'))
     p.add_argument('--heldout-clips-per-image', type=int, default=2)
     p.add_argument('--heldout-frames', type=int, default=12)
-    p.add_argument('--heldout-size', type=int, nargs=2, default=(128, 192), metavar=('H', 'W'))
+    p.add_argument('--heldout-size', type=int, nargs=2, default=(192, 256), metavar=('H', 'W'))
     p.add_argument('--heldout-only', action='store_true')
     p.add_argument('--sources', type=Path, default=DEFAULT_SOURCES,
                    help='where the Debian wallpaper packages are fetched and unpacked')
