@@ -30,9 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / 'realbasicvsr_plugin' / 'weights'
 
 HEADER = '''# The demo model's inference config (dumped by scripts/export_demo_model.py with
-# mmengine.Config). Trained with configs/realbasicvsr_demo.py (stage 1) and
-# configs/realbasicvsr_demo_stage2.py (stage 2); see docs/demo_model.md. A demo, not the official
-# RealBasicVSR weights.
+# mmengine.Config) for {checkpoint} of configs/{config}; see docs/demo_model.md.
+# A demo, not the official RealBasicVSR weights.
 '''
 
 #: What the inference config holds besides the generator (for MMagic's own inferencer too:
@@ -98,7 +97,8 @@ def export(args) -> None:
     torch.save(dict(state_dict=half, meta=meta), weights)
     config = args.out / 'realbasicvsr_demo_config.py'
     inference_config(generator).dump(str(config))
-    config.write_text(HEADER + config.read_text())
+    config.write_text(HEADER.format(checkpoint=args.checkpoint.name, config=args.config.name)
+                      + config.read_text())
     # the export loads strictly into the network its config builds
     net = build_generator(Config.fromfile(str(config)).model.generator)
     load_checkpoint(net, weights)
