@@ -105,7 +105,11 @@ def test_inference_config_is_dumped_by_mmengine_and_builds_the_generator(tmp_pat
     assert cfg.inference_cfg.max_seq_len == 32
     net = build_generator(cfg.model.generator)
     assert net.dynamic_refine_thres == 5.0 and net.mid_channels == TINY_NET['mid_channels']
-    # float16 storage of a small net changes its output by well under one level
+    # float16 storage of a small net changes its output by well under one level (one cleaning
+    # pass: with random weights the number of passes could flip between the two)
+    torch.manual_seed(0)
+    net = build_generator(cfg.model.generator)
+    net.set_refinement(None)
     assert export.max_fp16_change(net, net.state_dict()) < 0.5
 
 
