@@ -36,4 +36,5 @@ setup(version=read_version(),
       cmdclass={'build_py': BuildPyWithConfigs},
       install_requires=read_requirements('runtime.txt'),
       extras_require={'tests': read_requirements('tests.txt'),
-                      'deploy': read_requirements('deploy.txt')})
+                      'deploy': read_requirements('deploy.txt'),
+                      'demo-data': read_requirements('demo_data.txt')})

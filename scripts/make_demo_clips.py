@@ -1,9 +1,21 @@
 #!/usr/bin/env python
-"""Make the synthetic video clips that the demo model is trained and evaluated on.
+"""Make the video clips that the demo model is trained and evaluated on.
 
-Each clip is a camera move (pan, slow zoom, slight roll) over one of the still images that ship
-inside scikit-image, so no data set has to be downloaded. The images are split by name: the demo
-model never sees the held-out images in training.
+Each clip is a camera move (pan, slow zoom, slight roll) over a still image. The images are real
+photographs and renders with licences that allow it, none of them downloaded from a data set
+(docs/demo_model.md lists every image and its licence):
+
+* ``skimage:<name>``: the sample images that ship inside scikit-image (the ``demo-data`` extra);
+* ``mate:<name>``: the nature photographs of Debian's ``mate-backgrounds`` package (GPL-2+);
+* ``ukui:<name>``: the colourful renders of Debian's ``ukui-wallpapers`` package (CC-BY-SA-3.0),
+  for saturated colours that the photographs lack.
+
+The two Debian packages are fetched with ``apt-get download`` and unpacked with ``dpkg-deb -x``
+into ``--sources`` (nothing is installed). Large photographs are first reduced with area
+interpolation so that the short side is at most ``MAX_SHORT_SIDE`` pixels (which also removes
+their JPEG artefacts, and gives the detail density of a video frame). Every other clip of a colour
+image has its colour channels permuted, so that the model sees every hue at every saturation.
+The images are split by name: the demo model never sees the held-out images in training.
 
     python scripts/make_demo_clips.py --out data/demo            # train/ and heldout/GT/
     python scripts/make_demo_clips.py --out data/demo --heldout-only
@@ -12,25 +24,98 @@ Layout (``BasicFramesDataset``, depth 1): ``<out>/train/<clip>/00000000.png`` an
 ``<out>/heldout/GT/<clip>/00000000.png``.
 """
 import argparse
+import subprocess
 from pathlib import Path
 from typing import Iterator, List, Tuple
 
 import cv2
 import numpy as np
-from skimage import data as skdata
 from tqdm import tqdm
 
-TRAIN_IMAGES = ['astronaut', 'chelsea', 'hubble_deep_field', 'immunohistochemistry', 'retina',
-                'brick', 'grass', 'gravel', 'camera', 'moon']
-HELDOUT_IMAGES = ['coffee', 'rocket', 'coins']
+SKIMAGE_TRAIN = ['astronaut', 'chelsea', 'hubble_deep_field', 'immunohistochemistry', 'retina',
+                 'brick', 'grass', 'gravel', 'camera']
+MATE_TRAIN = ['Aqua', 'Blinds', 'Dune', 'FreshFlower', 'Garden', 'GreenMeadow', 'RainDrops',
+              'Storm', 'TwoWings', 'Wood', 'YellowFlower']
+UKUI_TRAIN = ['2004default', 'calla', 'rhythm', 'string', 'fluent-color', 'the-mouse',
+              'firstgeneration']
+TRAIN_IMAGES = ([f'skimage:{n}' for n in SKIMAGE_TRAIN] + [f'mate:{n}' for n in MATE_TRAIN]
+                + [f'ukui:{n}' for n in UKUI_TRAIN])
+HELDOUT_IMAGES = ['skimage:coffee', 'skimage:rocket', 'skimage:coins', 'mate:LadyBird',
+                  'ukui:goldfish']
+
+#: Debian package of each image family, and where its images are inside the package.
+DEBIAN_SOURCES = {
+    'mate': ('mate-backgrounds', 'usr/share/backgrounds/mate/nature', '.jpg'),
+    'ukui': ('ukui-wallpapers', 'usr/share/backgrounds', ('.png', '.jpg')),
+}
+MAX_SHORT_SIDE = 480
+DEFAULT_SOURCES = Path.home() / '.cache' / 'realbasicvsr_plugin' / 'demo_sources'
 
 
-def load_image(name: str) -> np.ndarray:
-    """A scikit-image sample as BGR uint8 (gray samples are repeated to three channels)."""
-    img = getattr(skdata, name)()
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=2)
-    return np.ascontiguousarray(img[..., :3][..., ::-1])
+def fetch_debian_package(package: str, sources: Path) -> Path:
+    """``apt-get download`` a package and unpack it (without installing) under ``sources``.
+
+    Args:
+        package: Debian package name.
+        sources: Folder for the downloaded ``.deb`` and its unpacked files.
+
+    Returns:
+        Path: The folder the package was unpacked into (``sources/<package>``).
+    """
+    root = sources / package
+    if root.is_dir():
+        return root
+    sources.mkdir(parents=True, exist_ok=True)
+    if not list(sources.glob(f'{package}_*.deb')):
+        subprocess.run(['apt-get', 'download', package], cwd=sources, check=True)
+    deb = sorted(sources.glob(f'{package}_*.deb'))[-1]
+    subprocess.run(['dpkg-deb', '-x', str(deb), str(root)], check=True)
+    return root
+
+
+def load_image(name: str, sources: Path = DEFAULT_SOURCES) -> np.ndarray:
+    """An image by its ``family:name`` as BGR uint8 (gray images repeated to three channels).
+
+    Args:
+        name: ``skimage:<sample>``, ``mate:<photo>`` or ``ukui:<wallpaper>``.
+        sources: Where the Debian packages are (fetched there when missing).
+
+    Returns:
+        np.ndarray: (h, w, 3) uint8, the short side at most ``MAX_SHORT_SIDE``.
+    """
+    family, _, stem = name.partition(':')
+    if family == 'skimage':
+        try:
+            from skimage import data as skdata
+        except ImportError:
+            raise SystemExit('error: skimage:* images need scikit-image: '
+                             'pip install "realbasicvsr_plugin[demo-data]"') from None
+        img = getattr(skdata, stem)()
+        if img.ndim == 2:
+            img = np.repeat(img[..., None], 3, axis=2)
+        img = np.ascontiguousarray(img[..., :3][..., ::-1])
+    elif family in DEBIAN_SOURCES:
+        package, folder, exts = DEBIAN_SOURCES[family]
+        exts = (exts, ) if isinstance(exts, str) else exts
+        root = fetch_debian_package(package, sources) / folder
+        files = [root / f'{stem}{ext}' for ext in exts if (root / f'{stem}{ext}').is_file()]
+        if not files:
+            raise FileNotFoundError(f'no image {stem} in {root}')
+        img = cv2.imread(str(files[0]), cv2.IMREAD_COLOR)
+        if img is None:
+            raise OSError(f'cannot read {files[0]}')
+    else:
+        raise ValueError(f'unknown image family in {name!r} (skimage, mate or ukui)')
+    short = min(img.shape[:2])
+    if short > MAX_SHORT_SIDE:
+        f = MAX_SHORT_SIDE / short
+        img = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    return img
+
+
+def is_gray(img: np.ndarray) -> bool:
+    """Whether the three channels of a BGR image are equal."""
+    return bool(np.array_equal(img[..., 0], img[..., 1]) and np.array_equal(img[..., 1], img[..., 2]))
 
 
 def camera_clip(img: np.ndarray, frames: int, size: Tuple[int, int],
@@ -83,27 +168,46 @@ def camera_clip(img: np.ndarray, frames: int, size: Tuple[int, int],
 
 
 def write_clips(names: List[str], out: Path, clips_per_image: int, frames: int,
-                size: Tuple[int, int], seed: int) -> int:
-    """Write ``clips_per_image`` clips of every image in ``names`` under ``out``."""
+                size: Tuple[int, int], seed: int, sources: Path = DEFAULT_SOURCES,
+                permute_colours: bool = True) -> int:
+    """Write ``clips_per_image`` clips of every image in ``names`` under ``out``.
+
+    Args:
+        names: Images as ``family:name`` (see :func:`load_image`).
+        out: Output folder; clip ``k`` of image ``family:name`` goes to ``out/<name>_<k>``.
+        clips_per_image: Clips per image.
+        frames: Frames per clip.
+        size: (height, width) of the frames.
+        seed: Seed of the camera moves and colour permutations.
+        sources: Where the Debian packages are.
+        permute_colours: Permute the colour channels of every odd clip of a colour image.
+
+    Returns:
+        int: The number of clips (written now or already complete).
+    """
     rng = np.random.default_rng(seed)
+    perms = [(0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)]
     count = 0
     for name in tqdm(names, desc=f'clips -> {out}', unit='image'):
-        img = load_image(name)
+        img = load_image(name, sources)
+        gray = is_gray(img)
         for k in range(clips_per_image):
-            folder = out / f'{name}_{k:02d}'
+            folder = out / f'{name.partition(":")[2]}_{k:02d}'
+            perm = perms[rng.integers(len(perms))]
             if folder.is_dir() and len(list(folder.glob('*.png'))) == frames:
                 count += 1
                 rng.random()  # keep the sequence of the other clips unchanged
                 continue
+            src = img[..., list(perm)] if permute_colours and k % 2 and not gray else img
             folder.mkdir(parents=True, exist_ok=True)
-            for i, frame in enumerate(camera_clip(img, frames, size, rng)):
+            for i, frame in enumerate(camera_clip(src, frames, size, rng)):
                 if not cv2.imwrite(str(folder / f'{i:08d}.png'), frame):
                     raise OSError(f'cannot write {folder / f"{i:08d}.png"}')
             count += 1
     return count
 
 
-def make_demo_video(path: Path, image: str = 'coffee', frames: int = 48,
+def make_demo_video(path: Path, image: str = 'skimage:coffee', frames: int = 48,
                     hr_size: Tuple[int, int] = (384, 512), scale: int = 4, fps: int = 24,
                     seed: int = 7) -> None:
     """The low-quality clip that ships with the package for ``make demo``.
@@ -148,8 +252,10 @@ def parse_args(argv=None):
     p.add_argument('--train-size', type=int, nargs=2, default=(160, 160), metavar=('H', 'W'))
     p.add_argument('--heldout-clips-per-image', type=int, default=2)
     p.add_argument('--heldout-frames', type=int, default=12)
-    p.add_argument('--heldout-size', type=int, nargs=2, default=(128, 192), metavar=('H', 'W'))
+    p.add_argument('--heldout-size', type=int, nargs=2, default=(192, 256), metavar=('H', 'W'))
     p.add_argument('--heldout-only', action='store_true')
+    p.add_argument('--sources', type=Path, default=DEFAULT_SOURCES,
+                   help='where the Debian wallpaper packages are fetched and unpacked')
     p.add_argument('--seed', type=int, default=2022)
     p.add_argument('--demo-video', type=Path, default=None,
                    help='only write the low-quality demo video (H.264) to this path')
@@ -164,10 +270,11 @@ def main(argv=None):
         return
     if not args.heldout_only:
         n = write_clips(TRAIN_IMAGES, args.out / 'train', args.train_clips_per_image,
-                        args.train_frames, tuple(args.train_size), args.seed)
+                        args.train_frames, tuple(args.train_size), args.seed, args.sources)
         print(f'{n} training clips in {args.out / "train"}')
     n = write_clips(HELDOUT_IMAGES, args.out / 'heldout' / 'GT', args.heldout_clips_per_image,
-                    args.heldout_frames, tuple(args.heldout_size), args.seed + 1)
+                    args.heldout_frames, tuple(args.heldout_size), args.seed + 1,
+                    args.sources, permute_colours=False)
     print(f'{n} held-out clips in {args.out / "heldout" / "GT"}')
 
 

@@ -5,8 +5,11 @@ import sys
 import av
 import cv2
 import numpy as np
+import pytest
+import torch
 
 from conftest import REPO
+from realbasicvsr_plugin.apis import StreamingInferencer, build_generator
 from tiny_training import smooth_frame
 
 
@@ -35,10 +38,107 @@ def test_demo_restores_a_clip_with_the_shipped_model(tmp_path):
         frames = [f.to_ndarray(format='rgb24') for f in container.decode(video=0)]
     assert len(frames) == 4 and frames[0].shape == (128, 192, 3)
     compare = cv2.imread(str(tmp_path / 'out' / 'demo_compare.png'))
-    assert compare.shape == (128, 384, 3)
+    assert compare.shape == (256, 384, 3)  # whole frames over a x2 crop
 
 
 def test_the_shipped_demo_clip_is_there():
     with av.open(str(REPO / 'realbasicvsr_plugin' / 'demo' / 'coffee_lq.mp4')) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert frames == 48
+
+
+def load_script(name):
+    """A module of ``scripts/`` by file name (the scripts are not a package)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, REPO / 'scripts' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_comparison_zooms_into_the_most_detailed_part():
+    demo = load_script('demo')
+    lq = np.full((16, 24, 3), 128, np.uint8)
+    sr = np.full((64, 96, 3), 128, np.uint8)
+    sr[40:60, 70:90] = np.indices((20, 20)).sum(0)[..., None] % 2 * 255  # a checkerboard
+    y, x = demo.detailed_window(sr, (32, 48))
+    assert y <= 40 and y + 32 >= 60 and x <= 70 and x + 48 >= 90  # the window holds it all
+    compare = demo.side_by_side(lq, sr)
+    assert compare.shape == (128, 192, 3)
+    # bottom right: the model's crop enlarged twice by nearest neighbour (below its label)
+    zoomed = compare[64:, 96:]
+    np.testing.assert_array_equal(zoomed[32::2, ::2], sr[y + 16:y + 32, x:x + 48])
+    # bottom left: the same window of the bicubic input, flat
+    assert np.ptp(compare[64 + 32:, :96]) == 0
+
+
+def test_flat_colour_measure_reports_a_colour_shift():
+    evaluate = load_script('evaluate_demo_model')
+
+    class Shift(torch.nn.Module):
+        scale = 4
+
+        def forward(self, lqs):
+            out = torch.nn.functional.interpolate(lqs.flatten(0, 1), scale_factor=4)
+            out[:, 1] -= 20 / 255  # green channel 20 levels low
+            return out.unflatten(0, lqs.shape[:2])
+
+    result = evaluate.evaluate_flat_colours(StreamingInferencer(Shift(), device='cpu',
+                                                                channels_last=False),
+                                            size=8, frames=2)
+    assert abs(result['patches']['green']['max_error'] - 20) < 0.6
+    assert result['patches']['red']['max_error'] == 0  # green is 0 there, clipped at 0
+    assert abs(result['max_error'] - 20) < 0.6
+
+
+def test_inference_config_is_dumped_by_mmengine_and_builds_the_generator(tmp_path):
+    export = load_script('export_demo_model')
+    from mmengine.config import Config
+
+    from conftest import TINY_NET
+    generator = dict(type='realbasicvsr_plugin.RealBasicVSRNet', dynamic_refine_thres=5.0,
+                     **TINY_NET)
+    path = tmp_path / 'cfg.py'
+    export.inference_config(generator).dump(str(path))
+    cfg = Config.fromfile(str(path))
+    assert cfg.model.generator.to_dict() == generator
+    assert cfg.inference_cfg.max_seq_len == 32
+    net = build_generator(cfg.model.generator)
+    assert net.dynamic_refine_thres == 5.0 and net.mid_channels == TINY_NET['mid_channels']
+    # float16 storage of a small net changes its output by well under one level (one cleaning
+    # pass: with random weights the number of passes could flip between the two)
+    torch.manual_seed(0)
+    net = build_generator(cfg.model.generator)
+    net.set_refinement(None)
+    assert export.max_fp16_change(net, net.state_dict()) < 0.5
+
+
+def test_warm_start_writes_generator_and_ema_from_the_shipped_model(tmp_path):
+    export = load_script('export_demo_model')
+    out = tmp_path / 'warm.pth'
+    export.main(['--warm-start', str(out)])
+    state = torch.load(out, map_location='cpu', weights_only=True)['state_dict']
+    shipped = torch.load(REPO / 'realbasicvsr_plugin' / 'weights' / 'realbasicvsr_demo.pth',
+                         map_location='cpu', weights_only=True)['state_dict']
+    assert len(state) == 2 * len(shipped)
+    for key, value in shipped.items():
+        assert state[f'generator.{key}'].dtype == torch.float32
+        torch.testing.assert_close(state[f'generator_ema.{key}'], value.float())
+
+
+def test_clips_permute_colours_of_odd_clips_only(tmp_path, monkeypatch):
+    clips = load_script('make_demo_clips')
+    img = np.zeros((64, 64, 3), np.uint8)
+    img[..., 2] = 200  # red (BGR)
+    monkeypatch.setattr(clips, 'load_image', lambda name, sources: img)
+    assert clips.write_clips(['x:red'], tmp_path, 2, 2, (16, 16), seed=0) == 2
+    first = cv2.imread(str(tmp_path / 'red_00' / '00000000.png'))
+    second = cv2.imread(str(tmp_path / 'red_01' / '00000000.png'))
+    assert first[..., 2].min() == 200 and first[..., :2].max() == 0
+    assert second[..., 2].max() == 0 and second.max() == 200  # red moved to another channel
+
+
+def test_unknown_image_family_is_refused():
+    clips = load_script('make_demo_clips')
+    with pytest.raises(ValueError, match='unknown image family'):
+        clips.load_image('flickr:cat')
