@@ -31,7 +31,7 @@ say() { step="$1"; echo "==> $1"; }
 
 # What the environment was built from: any change to these rebuilds the dependency layer.
 want_stamp="$(cat "$CONSTRAINTS" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/tests.txt" \
-  "$ROOT/requirements/deploy.txt" "$ROOT/setup.py" "$ROOT/setup.cfg" "$0" | sha256sum | cut -d' ' -f1)"
+  "$ROOT/requirements/deploy.txt" "$ROOT/requirements/demo_data.txt" "$ROOT/setup.py" "$ROOT/setup.cfg" "$0" | sha256sum | cut -d' ' -f1)"
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want_stamp" ]; then
   say "check the ready environment"
@@ -91,7 +91,7 @@ fi
 
 say "install MMagic 1.2.0, the plugin's runtime, test and deploy (ONNX) dependencies"
 "${PIP[@]}" install -q -c "$CONSTRAINTS" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" \
-  -r "$ROOT/requirements/deploy.txt"
+  -r "$ROOT/requirements/deploy.txt" -r "$ROOT/requirements/demo_data.txt"
 
 say "install the plugin (editable)"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
