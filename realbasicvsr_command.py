@@ -6,12 +6,43 @@ with one line (``realbasicvsr: interrupted``, exit status 130), not a traceback 
 Code that runs here does so before any of them. The command itself is
 :func:`realbasicvsr_plugin.apis.cli.main`.
 """
+import contextlib
 import os
+import signal
 import sys
+import threading
 import warnings
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 PROG = 'realbasicvsr'
+
+
+@contextlib.contextmanager
+def _interrupt_after_imports() -> Iterator[None]:
+    """Hold a Ctrl-C that comes while torch, MMCV and MMagic are imported, and raise it after.
+
+    A ``KeyboardInterrupt`` raised inside the initialisation of a compiled extension (pybind11)
+    cannot be unwound there: the process aborts (``terminate called after throwing ...``, exit
+    status -6). So the signal only sets a flag while the imports run, and is acted on once they
+    are done. A second Ctrl-C while importing stops at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending = []
+
+    def hold(signum, frame):
+        if pending:
+            raise KeyboardInterrupt
+        pending.append(signum)
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pending:
+        raise KeyboardInterrupt
 
 
 def main(argv: Optional[List[str]] = None, exit_at_once_when_stopped: bool = True) -> int:
@@ -30,7 +61,7 @@ def main(argv: Optional[List[str]] = None, exit_at_once_when_stopped: bool = Tru
     """
     debug = '--debug' in (sys.argv[1:] if argv is None else argv)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _interrupt_after_imports():
             # MMagic's dependencies (diffusers, timm) print deprecation notices when imported;
             # they are not the user's concern and would bury the command's one-line messages
             warnings.simplefilter('ignore')

@@ -81,7 +81,7 @@ def test_graphs_are_valid_dynamic_and_carry_their_settings(demo_onnx, demo_net):
         assert meta['realbasicvsr.scale'] == '4'
         assert float(meta['realbasicvsr.dynamic_refine_thres']) == 5.0  # the demo's test theta
         assert meta['realbasicvsr.max_passes'] == '3'
-        assert meta['realbasicvsr.min_size'] == '32'
+        assert meta['realbasicvsr.min_size'] == str(demo_net.min_size)  # the shipped config's
         assert meta['realbasicvsr.model_id'] == weights_fingerprint(demo_net)
         norm = json.loads(meta['realbasicvsr.input'])
         assert norm['range'] == [0.0, 1.0] and norm['colour'] == 'RGB'

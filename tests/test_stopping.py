@@ -81,10 +81,11 @@ def _run_and_signal(args, out_dir: Path, sig: int, delay: float):
                                              (signal.SIGINT, 130, 'interrupted')])
 def test_a_signal_during_a_long_chunk_stops_within_two_seconds(heavy_model, tmp_path, sig,
                                                                status, word):
-    clip = write_video(tmp_path / 'in.mp4', moving_frames(t=16, h=48, w=48))
+    # (large enough that the one chunk takes many seconds even on a quiet machine)
+    clip = write_video(tmp_path / 'in.mp4', moving_frames(t=32, h=96, w=96))
     out_dir = tmp_path / 'out'
     out_dir.mkdir()
-    # one chunk of 16 frames: the network runs for many seconds without returning
+    # one chunk of 32 frames: the network runs for many seconds without returning
     seconds, code, err = _run_and_signal([clip, out_dir / 'frames', *heavy_model,
                                           '--max-seq-len', '0'], out_dir, sig, delay=2.0)
     assert code == status, err[-2000:]

@@ -11,6 +11,7 @@ the scale, the test threshold and pass limit of dynamic refinement, the smallest
 the input normalisation and layout, the folder format, and a fingerprint of the weights that
 ties the two graphs to the same network.
 """
+import copy
 import hashlib
 import json
 import os
@@ -196,7 +197,9 @@ def export_onnx(net: nn.Module, out_dir: Union[str, Path], opset: int = DEFAULT_
                                      param='overwrite')
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    net = net.cpu().eval().float()
+    # a copy in the default (NCHW) layout: the network keeps its weights ``channels_last``, and
+    # torch.export's Scan needs its loop state in one memory format throughout
+    net = copy.deepcopy(net).cpu().eval().float().to(memory_format=torch.contiguous_format)
     side = max(int(net.min_size), 64)
     h, w = example_size or (side, side + 16)
     with _PlainPath(net), _Frozen(net):

@@ -457,7 +457,10 @@ class RealBasicVSRNet(BaseModule):
         if padded:
             outputs = outputs[..., :h * self.scale, :w * self.scale]
             cleaned = cleaned[..., :h, :w]
-        return (outputs, cleaned) if return_lqs else outputs
+        # in the default layout: the channels_last convolutions leave frames that a caller's
+        # ``view`` (MMagic's editors) cannot reshape
+        outputs = outputs.contiguous()
+        return (outputs, cleaned.contiguous()) if return_lqs else outputs
 
     def stream(self, lqs: torch.Tensor) -> Iterator[torch.Tensor]:
         """Like :meth:`forward`, handing out the HR frames one at a time as they are produced.
