@@ -2,8 +2,10 @@
 
 Claims: the model is loaded once; each output is named after its input (a video stays a video of
 its container, a frame folder becomes a folder of PNG frames); a failing input is reported in one
-line and the others go on; a summary table ends the run; the exit status is 1 if any input
-failed; ``realbasicvsr IN OUT`` still works; with ``--resume`` a batch continues where it stopped.
+line and the others go on; each input's warnings (malformed metadata, what its output could not
+carry) are printed as for one input, and the summary table marks the inputs that had some; a
+summary table ends the run; the exit status is 1 if any input failed; ``realbasicvsr IN OUT``
+still works; with ``--resume`` a batch continues where it stopped.
 """
 import os
 
@@ -14,6 +16,7 @@ from realbasicvsr_plugin.apis import inference
 from realbasicvsr_plugin.apis.cli import main
 from test_inference_utils import (moving_frames, read_video, write_frames, write_tiny_model,
                                   write_video)
+from test_video_fidelity import gradient_frames, make_clip, patch_frames
 
 
 @pytest.fixture(scope='module')
@@ -136,3 +139,34 @@ def test_a_batch_resumes_where_it_stopped(inputs, model, tmp_path, capsys):
     assert code == 0, err
     assert (out / 'clip.mp4').stat().st_mtime_ns == done  # finished before: skipped
     assert 'skipped' in err and (out / 'shots').is_dir()
+
+
+def warning_lines(err):
+    return [line for line in err.splitlines() if line.startswith('realbasicvsr: warning: ')]
+
+
+def test_each_inputs_warnings_are_printed_and_marked_in_the_table(inputs, model, tmp_path,
+                                                                  capsys):
+    # a malformed (45 degree) display matrix: a warning about the source; a 12-bit source,
+    # which H.264 writes at 10 bits: a warning of what the output does not carry
+    tilted = make_clip(tmp_path / 'in' / 'tilted.mp4', patch_frames(2),
+                       rotation=[46341, -46341, 0, 46341, 46341, 0, 0, 0, 1 << 30])
+    deep = make_clip(tmp_path / 'in' / 'deep.mkv', gradient_frames(2), codec='libx265',
+                     pix_fmt='yuv420p12le')
+    single = []
+    for clip in (tilted, deep):
+        assert main([str(clip), str(tmp_path / f'single{clip.suffix}'), *model]) == 0
+        single += warning_lines(capsys.readouterr().err)
+    assert len(single) == 2 and 'display matrix' in single[0] and '12-bit' in single[1]
+    out = tmp_path / 'out'
+    code = main([str(inputs['video']), str(tilted), str(inputs['folder']), str(deep),
+                 '-o', str(out), *model])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    # as the single-input command prints them (the second names its output)
+    assert warning_lines(err) == [single[0], single[1].replace(str(tmp_path / 'single.mkv'),
+                                                               str(out / 'deep.mkv'))]
+    table = err[err.index('status'):].splitlines()
+    assert table[0].split()[-1] == 'warnings'
+    assert [row.split()[-1] for row in table[1:5]] == ['-', '1', '-', '1']
+    assert table[-1] == '4 input(s): 4 ok, 0 failed, 2 with warnings'

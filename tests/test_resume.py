@@ -10,7 +10,11 @@ Claims:
 * ``--resume`` with no work folder, or with one from other settings (input, model, options),
   says so in one line and starts nothing; a run without ``--resume`` does not silently discard
   an interrupted run's work;
-* a segment that was not completely written (no record, or cut short) is restored again.
+* a segment that was not completely written (no record, or cut short) is restored again;
+* a job written in segments keeps what a job written in one go keeps: the timestamps of a
+  variable-frame-rate clip with a start offset (within 1 ms of the input's), a frame range's
+  timestamps and audio span, a forced constant rate, and the rotation, metadata, subtitle and
+  audio streams of the source, in sync, with the same warnings.
 """
 import os
 import signal
@@ -19,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -29,6 +34,7 @@ from realbasicvsr_plugin.apis.cli import main
 from realbasicvsr_plugin.apis.temporal_chunks import TemporalChunker
 from test_inference_utils import (moving_frames, probe, read_video, write_frames,
                                   write_tiny_model, write_video)
+from test_video_fidelity import ROT90, VFR_MS, Bilinear4x, frame_times, make_clip, patch_frames
 
 #: Toy streaming settings: chunks of 6 frames overlapping by 2 (period 4), segments of 8 frames.
 #: Videos are encoded losslessly (x264, crf 0) where frames are compared: x264's lossy output
@@ -131,10 +137,11 @@ def interrupt_after(monkeypatch, segments: int):
     """Make the run stop (as Ctrl-C does) once ``segments`` segments are recorded."""
     original = seg.WorkFolder.mark_done
 
-    def mark_done(self, k, frames, last):
-        original(self, k, frames, last)
+    def mark_done(self, k, *args, **kwargs):
+        record = original(self, k, *args, **kwargs)
         if k + 1 >= segments:
             raise Stop()
+        return record
 
     monkeypatch.setattr(seg.WorkFolder, 'mark_done', mark_done)
     return lambda: monkeypatch.setattr(seg.WorkFolder, 'mark_done', original)
@@ -154,6 +161,10 @@ def test_interrupted_then_resumed_equals_uninterrupted(tiny, clip, tmp_path, mon
     assert again.resumed_frames == 16 and again.frames == 20 and again.audio == 'copy'
     np.testing.assert_array_equal(read_video(out), read_video(tmp_path / 'full.mp4'))
     assert full.audio == 'copy' and probe(out)['audio'] == 'aac'
+    # the resumed job keeps the timeline of the uninterrupted one, and the audio in place
+    np.testing.assert_allclose(frame_times(out), frame_times(tmp_path / 'full.mp4'), atol=1e-3)
+    np.testing.assert_allclose(frame_times(out), frame_times(clip), atol=1e-3)
+    assert audio_spans(out) == pytest.approx(audio_spans(tmp_path / 'full.mp4'), abs=1e-3)
     assert not work.exists()
 
 
@@ -280,3 +291,147 @@ def test_killed_then_resumed_gives_the_same_video(tiny, tmp_path):
     assert f'resumed after {8 * done} frame(s)' in resumed.stderr
     np.testing.assert_array_equal(read_video(out), read_video(reference))
     assert probe(out)['audio'] == 'aac' and not work.exists()
+
+
+# ------------------------------------------------------------------ what segmented jobs keep
+#: Chunks of 4 frames overlapping by 1 (period 3) and segments of 3 frames: a 12-frame clip is
+#: written as 4 segments.
+TOY_SEGMENTS = dict(max_seq_len=4, overlap=1, segment_frames=3)
+
+
+def one_go_and_segmented(clip, tmp_path, ext, **kwargs):
+    """The same job written in one go and in segments (counted); returns both outputs."""
+    counted = []
+    original = seg.WorkFolder.mark_done
+
+    def mark_done(self, k, *args, **kw):
+        counted.append(k)
+        return original(self, k, *args, **kw)
+
+    outputs = []
+    for name, frames in (('one', 0), ('parts', TOY_SEGMENTS['segment_frames'])):
+        out = tmp_path / f'{name}{ext}'
+        seg.WorkFolder.mark_done = mark_done
+        try:
+            summary = super_resolve(clip, out, model=Bilinear4x(), device='cpu',
+                                    **{**TOY_SEGMENTS, 'segment_frames': frames, **kwargs})
+        finally:
+            seg.WorkFolder.mark_done = original
+        outputs.append((out, summary))
+    assert len(counted) >= 3, counted  # the second job was written in 3 or more segments
+    assert not seg.work_folder_for(outputs[1][0]).exists()
+    return outputs
+
+
+def audio_spans(path):
+    """``[start, end, start, end, ...]`` in seconds of every audio stream, from its packets."""
+    spans = []
+    with av.open(str(path)) as container:
+        for stream in container.streams.audio:
+            with av.open(str(path)) as again:
+                packets = [p for p in again.demux(again.streams[stream.index])
+                           if p.size and p.pts is not None]
+            spans += [float(min(p.pts for p in packets) * stream.time_base),
+                      float(max((p.pts + p.duration) for p in packets) * stream.time_base)]
+    return spans
+
+
+def subtitles_of(path):
+    with av.open(str(path)) as container:
+        if not container.streams.subtitles:
+            return []
+        return [(bytes(p), round(float(p.pts * p.time_base), 3))
+                for p in container.demux(container.streams.subtitles[0]) if p.size]
+
+
+def streams_of(path):
+    """What a file holds besides the frames: its streams, metadata and rotation."""
+    with av.open(str(path)) as container:
+        streams = [(s.type, s.codec_context.name if s.codec_context else None,
+                    s.metadata.get('language'), s.metadata.get('title'))
+                   for s in container.streams]
+        rotation = next(container.decode(video=0)).rotation
+        return streams, container.metadata.get('title'), rotation
+
+
+@pytest.mark.parametrize('ext', ['.mp4', '.mkv'])
+def test_segmented_vfr_clip_with_a_start_offset_keeps_its_timestamps(ext, tmp_path):
+    times = [t + 500 for t in VFR_MS]
+    clip = make_clip(tmp_path / 'in.mp4', patch_frames(len(times)), times_ms=times,
+                     audio_layout='mono', crf=20)
+    source = np.array(frame_times(clip))
+    (one, _), (parts, summary) = one_go_and_segmented(clip, tmp_path, ext)
+    assert summary.frames == len(times)
+    out_times = np.array(frame_times(parts))
+    assert len(out_times) == len(source)
+    np.testing.assert_allclose(out_times, frame_times(one), atol=1e-3)
+    assert audio_spans(parts) == pytest.approx(audio_spans(one), abs=1e-3)
+    if ext == '.mp4':
+        assert np.abs(out_times - source).max() < 1e-3, (out_times, source)
+        assert audio_spans(parts) == pytest.approx(audio_spans(clip), abs=1e-3)  # in sync
+    else:  # Matroska stores no negative times: the muxer moves every stream by the AAC
+        # priming (64 ms of audio before 0), in one go and in segments alike
+        shift = audio_spans(parts)[0] - audio_spans(clip)[0]
+        assert np.abs(out_times - source - shift).max() < 1e-3, (out_times, source)
+
+
+def test_segmented_job_keeps_rotation_metadata_subtitles_and_two_audio_streams(tmp_path):
+    clip = make_clip(tmp_path / 'in.mkv', patch_frames(12), rotation=ROT90,
+                     metadata={'title': 'A phone video'},
+                     stream_metadata={'language': 'fra', 'title': 'main camera'},
+                     subtitles=[(40, 80, 'Bonjour'), (200, 80, 'au revoir')],
+                     audio_layout='mono', audio_start_ms=60, audio_languages=('eng', 'deu'))
+    (one, whole), (parts, summary) = one_go_and_segmented(clip, tmp_path, '.mkv')
+    streams, title, rotation = streams_of(parts)
+    assert (streams, title, rotation) == streams_of(one)
+    assert title == 'A phone video' and rotation == 90
+    assert sorted(s[0] for s in streams) == ['audio', 'audio', 'subtitle', 'video']
+    assert ('video', 'h264', 'fra', 'main camera') in streams
+    assert {s[2] for s in streams if s[0] == 'audio'} == {'eng', 'deu'}
+    assert subtitles_of(parts) == subtitles_of(one) == [(b'Bonjour', 0.04),
+                                                        (b'au revoir', 0.2)]
+    spans = audio_spans(parts)
+    assert spans == pytest.approx(audio_spans(one), abs=1e-3) and len(spans) == 4
+    assert spans == pytest.approx(audio_spans(clip), abs=1e-3)  # in sync: the source's place
+    assert summary.audio == whole.audio == 'copy'
+    assert summary.warnings == whole.warnings == []
+    np.testing.assert_array_equal(frame_times(parts), frame_times(one))
+
+
+def test_segmented_job_reports_what_it_cannot_carry_as_a_one_go_job(tmp_path):
+    clip = make_clip(tmp_path / 'in.mkv', patch_frames(12), rotation=ROT90,
+                     subtitles=[(40, 80, 'Hi')], attachment=b'font bytes' * 8)
+    (_, whole), (_, summary) = one_go_and_segmented(clip, tmp_path, '.avi', codec='mpeg4')
+    assert len(summary.warnings) == 1 and summary.warnings == [
+        w.replace('one.avi', 'parts.avi') for w in whole.warnings]
+    for needle in ('subtitle stream #1', 'rotation', '1 attachment(s)'):
+        assert needle in summary.warnings[0], summary.warnings[0]
+
+
+def test_segmented_frame_range_equals_the_one_go_range(tmp_path):
+    clip = make_clip(tmp_path / 'in.mkv', patch_frames(len(VFR_MS)), times_ms=VFR_MS, crf=20,
+                     audio_layout='mono', subtitles=[(20, 20, 'before'), (400, 80, 'inside'),
+                                                     (650, 40, 'after')])
+    (one, _), (parts, summary) = one_go_and_segmented(clip, tmp_path, '.mkv', start=2, end=10)
+    assert summary.frames == 8
+    one_times, part_times = frame_times(one), frame_times(parts)
+    np.testing.assert_allclose(part_times, one_times, atol=1e-3)
+    expected = np.array(VFR_MS[2:10]) / 1000
+    assert np.abs(np.subtract(part_times, part_times[0]) - (expected - expected[0])).max() < 1e-3
+    assert part_times[0] == pytest.approx(0, abs=1e-3)  # the range starts where the source does
+    spans = audio_spans(parts)
+    assert spans == pytest.approx(audio_spans(one), abs=1e-3)
+    # from the range's start (0.08 s of the source) to just after its last frame (0.5 s; the
+    # source's audio goes on to 0.74 s, which would end at 0.66 s here)
+    assert -0.07 < spans[0] <= 1e-3 and 0.4 < spans[1] < 0.6, spans
+    assert subtitles_of(parts) == subtitles_of(one) == [(b'inside', 0.32)]
+
+
+def test_segmented_job_at_a_forced_rate(tmp_path):
+    clip = make_clip(tmp_path / 'in.mkv', patch_frames(len(VFR_MS)), times_ms=VFR_MS, crf=20,
+                     audio_layout='mono')
+    (one, _), (parts, _) = one_go_and_segmented(clip, tmp_path, '.mkv', fps=10)
+    expected = [i / 10 for i in range(len(VFR_MS))]
+    assert frame_times(parts) == pytest.approx(expected, abs=1e-3)
+    assert frame_times(one) == pytest.approx(expected, abs=1e-3)
+    assert audio_spans(parts) == pytest.approx(audio_spans(one), abs=1e-3)

@@ -88,11 +88,13 @@ def make_clip(path: Path, frames: np.ndarray, codec: str = 'libx264', pix_fmt: s
               subtitles: Sequence[Tuple[int, int, str]] = (), subtitle_codec: str = 'subrip',
               subtitle_language: str = 'eng', audio_layout: Optional[str] = None,
               audio_codec: str = 'aac', audio_start_ms: int = 0, crf: int = 0,
-              attachment: Optional[bytes] = None) -> Path:
+              attachment: Optional[bytes] = None,
+              audio_languages: Sequence[Optional[str]] = (None,)) -> Path:
     """Encode RGB frames (uint8 or uint16) with the given tags, timing and streams.
 
     The YUV samples are made with ``encode_matrix`` (swscale's name) and the range; the tags
     written are ``matrix``/``primaries``/``transfer``/``full_range`` (None leaves one out).
+    With ``audio_layout``, one audio stream per entry of ``audio_languages`` (tagged with it).
     """
     t, h, w, _ = frames.shape
     container = av.open(str(path), 'w')
@@ -121,10 +123,13 @@ def make_clip(path: Path, frames: np.ndarray, codec: str = 'libx264', pix_fmt: s
         sub = container.add_mux_stream(subtitle_codec)
         sub.time_base = Fraction(1, 1000)
         sub.metadata['language'] = subtitle_language
-    audio = None
-    if audio_layout:
+    audios = []
+    for language in (audio_languages if audio_layout else ()):
         audio = container.add_stream(audio_codec, rate=16000)
         audio.layout = audio_layout
+        if language:
+            audio.metadata['language'] = language
+        audios.append(audio)
     fmt = 'rgb48le' if frames.dtype == np.uint16 else 'rgb24'
     pending = list(subtitles)
     for i, image in enumerate(frames):
@@ -148,7 +153,7 @@ def make_clip(path: Path, frames: np.ndarray, codec: str = 'libx264', pix_fmt: s
             container.mux(packet)
     for packet in stream.encode(None):
         container.mux(packet)
-    if audio is not None:
+    for audio in audios:
         last = (times_ms[-1] if times_ms is not None else (t - 1) * 40) + 40
         channels = len(audio.layout.channels)
         samples = 16 * (last - audio_start_ms)

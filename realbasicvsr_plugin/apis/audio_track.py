@@ -1,5 +1,6 @@
-"""Carry a source video's audio and subtitle streams into the restored video, interleaved with the
-new frames and on the source's timeline.
+"""Carry what a source video holds besides its frames into the restored video: its audio and
+subtitle streams (interleaved with the new frames, on the source's timeline), rotation, metadata,
+chapters and attachments (:class:`SourceCarrier`).
 
 Audio is copied packet by packet (no quality loss) when the output container can hold its codec;
 otherwise it is transcoded to AAC (or to the container's default audio codec where AAC is not
@@ -12,11 +13,14 @@ stream keeps its metadata (language, title) and disposition.
 import logging
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import TYPE_CHECKING, Iterator, List, Optional, Union
 
 import av
 
 from .video_metadata import carried_tags
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .video_metadata import VideoProperties
 
 logger = logging.getLogger(__name__)
 
@@ -248,3 +252,149 @@ class SubtitleTrackCopier(StreamCopier):
     """
 
     kind = 'subtitle'
+
+
+#: Output container formats whose muxer writes a display matrix (rotation).
+ROTATION_FORMATS = ('mp4', 'mov', 'matroska', 'webm', 'ipod', '3gp', '3g2', 'ismv', 'f4v', 'psp')
+
+
+class SourceCarrier:
+    """Carry everything of a source video but its frames into an output container.
+
+    That is: the rotation (display matrix) of the video stream, the container and video-stream
+    metadata (title, language), the chapters, the attachments (fonts of ASS subtitles, into
+    Matroska), the audio streams (copied, or transcoded where the container needs it) and the
+    subtitle streams (where the container takes their codec), the streams on the source's
+    timeline. What cannot be carried is listed in :attr:`uncarried`, with what the source holds
+    that no output carries (:attr:`VideoProperties.uncarried`).
+
+    The same carrier goes around the frames a :class:`~.frame_writers.VideoFileWriter` encodes
+    and around the packets :func:`~.segments.join_video_segments` copies from the segments of a
+    long job, so that a job written in segments keeps what a job written in one go keeps. Use:
+    create it once the output's video stream is added and before anything is muxed; call
+    :meth:`start` with the source time that becomes the output's time 0 before the first video
+    packet, :meth:`mux_until` as the video advances, :meth:`finish` before the output is closed
+    (or :meth:`close` when it is abandoned).
+
+    Args:
+        source (VideoProperties): The probed source video.
+        output (av.container.OutputContainer): The output container (not yet started).
+        video_stream (av.video.stream.VideoStream): The output's video stream.
+        audio (bool): Carry the audio streams. Defaults to True.
+        subtitles (bool): Carry the subtitle streams. Defaults to True.
+
+    Attributes:
+        uncarried (list[str]): What the output does not carry, one item each.
+        start_time (float | None): The source time that became the output's time 0.
+    """
+
+    def __init__(self, source: 'VideoProperties', output, video_stream, audio: bool = True,
+                 subtitles: bool = True) -> None:
+        self.source = source
+        self.uncarried: List[str] = list(source.uncarried)
+        self.start_time: Optional[float] = None
+        self._output = output
+        self._copiers: List[StreamCopier] = []
+        self._format = fmt = output.format.name
+        if not source.rotation.is_identity:
+            if fmt in ROTATION_FORMATS:
+                video_stream.set_display_rotation(source.rotation.degrees,
+                                                  hflip=source.rotation.hflip)
+            else:
+                self.uncarried.append(f'rotation ({source.rotation.degrees} degrees: '
+                                      f'{fmt} files have no display matrix)')
+        output.metadata.update(source.metadata)
+        video_stream.metadata.update(source.stream_metadata)
+        copiers: List[StreamCopier] = []
+        if audio:
+            copiers += [AudioTrackCopier(source.path, output, stream_index=i)
+                        for i in source.audio_streams]
+        if subtitles:
+            copiers += [SubtitleTrackCopier(source.path, output, i)
+                        for i in source.subtitle_streams]
+        for copier in copiers:
+            if copier.mode is None:
+                if copier.reason:
+                    self.uncarried.append(copier.reason)
+            else:
+                self._copiers.append(copier)
+        if source.attachment_streams:
+            self._carry_attachments()
+
+    def _carry_attachments(self) -> None:
+        """Attachments (fonts of ASS subtitles) go into Matroska's header."""
+        source, output = self.source, self._output
+        if output.format.name != 'matroska':
+            self.uncarried.append(f'{len(source.attachment_streams)} attachment(s) '
+                                  f'({output.format.name} files cannot hold them)')
+            return
+        with av.open(str(source.path)) as src:
+            for index in source.attachment_streams:
+                attachment = src.streams[index]
+                out = output.add_stream_from_template(attachment)
+                out.metadata.update(attachment.metadata)
+
+    def start(self, seconds: float) -> None:
+        """Put the source time ``seconds`` at the output's time 0 (streams and chapters).
+
+        Args:
+            seconds (float): Source time of the output's start.
+        """
+        self.start_time = seconds
+        for copier in self._copiers:
+            copier.start = seconds
+        chapters = []
+        for chapter in self.source.chapters:
+            tb = chapter['time_base']
+            shift = int(round(seconds / tb))
+            end = chapter['end'] - shift
+            if end <= 0:
+                continue
+            chapters.append(dict(chapter, start=max(0, chapter['start'] - shift), end=end))
+        if chapters:
+            self._output.set_chapters(chapters)
+
+    def mux_until(self, seconds: float) -> None:
+        """Mux the carried streams up to output time ``seconds``, reached by the video.
+
+        Args:
+            seconds (float): Output time.
+        """
+        for copier in self._copiers:
+            copier.mux_until(seconds)
+
+    def finish(self, end: Optional[float] = None) -> None:
+        """Mux the rest of the carried streams and flush their encoders.
+
+        Args:
+            end (float, optional): Source time from which audio and subtitles are dropped (the
+                end of a frame range); ``None`` keeps them to their end.
+        """
+        for copier in self._copiers:
+            if end is not None:
+                copier.end = end
+            copier.finish()
+
+    def close(self) -> None:
+        """Close the source demuxers (an abandoned output)."""
+        for copier in self._copiers:
+            copier.close()
+
+    def check_rotation(self, frame) -> None:
+        """Note a rotation that the written file lost (a muxer that did not store it).
+
+        Args:
+            frame (av.VideoFrame): The first frame decoded from the written file.
+        """
+        wanted = self.source.rotation
+        if not wanted.is_identity and self._format in ROTATION_FORMATS:
+            if int(round(frame.rotation)) % 360 != wanted.degrees:
+                self.uncarried.append(f'rotation ({wanted.degrees} degrees)')
+
+    @property
+    def audio_mode(self) -> Optional[str]:
+        """``'copy'``, ``'transcode'`` or ``None``: how the source's (first) audio was carried."""
+        for copier in self._copiers:
+            if isinstance(copier, AudioTrackCopier):
+                return copier.mode
+        return None

@@ -364,13 +364,19 @@ def main(argv: Optional[List[str]] = None) -> int:
             raise
         print(f'{PROG}: error: {error_line(err)}', file=sys.stderr)
         return 1
-    for line in summary.warnings:  # malformed source metadata, what was not carried
-        print(f'{PROG}: warning: {line}', file=sys.stderr)
+    _print_warnings(summary)
     if not args.quiet:
         for line in dict.fromkeys(f'{w.category.__name__}: {w.message}' for w in caught):
             print(f'{PROG}: warning: {" ".join(line.split())}', file=sys.stderr)
         print(f'{PROG}: {_summary_line(summary)}', file=sys.stderr)
     return 0
+
+
+def _print_warnings(summary) -> None:
+    """Print a run's warnings, one line each: malformed metadata of the source (the line names
+    it) and what the output could not carry (the line names the output)."""
+    for line in summary.warnings:
+        print(f'{PROG}: warning: {line}', file=sys.stderr)
 
 
 def _summary_line(summary) -> str:
@@ -434,7 +440,10 @@ def _run_many(args: argparse.Namespace) -> int:
             if args.debug:
                 traceback.print_exception(result.error, file=sys.stderr)
             print(f'{PROG}: error: {result.input}: {error_line(result.error)}', file=sys.stderr)
-        elif not args.quiet:
+            return
+        if result.summary is not None:
+            _print_warnings(result.summary)
+        if not args.quiet:
             line = _summary_line(result.summary) if result.summary is not None else \
                 f'{result.output} already done, skipped'
             print(f'{PROG}: {line}', file=sys.stderr)
@@ -450,21 +459,27 @@ def _run_many(args: argparse.Namespace) -> int:
 def batch_table(results) -> str:
     """The summary table of a batch: one row per input, then the totals.
 
+    The ``warnings`` column counts the warnings printed for an input (what its output could not
+    carry, malformed metadata of its source).
+
     Args:
         results (list[BatchResult]): From ``super_resolve_many``.
 
     Returns:
         str: The table.
     """
-    rows = [('status', 'input', 'output', 'frames', 'seconds', 'frames/s')]
+    rows = [('status', 'input', 'output', 'frames', 'seconds', 'frames/s', 'warnings')]
     for r in results:
         s = r.summary
         rows.append((r.status, str(r.input), str(r.output), str(s.frames) if s else '-',
-                     f'{s.seconds:.1f}' if s else '-', f'{s.fps:.2f}' if s else '-'))
+                     f'{s.seconds:.1f}' if s else '-', f'{s.fps:.2f}' if s else '-',
+                     str(len(s.warnings)) if s and s.warnings else '-'))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     failed = sum(not r.ok for r in results)
-    lines.append(f'{len(results)} input(s): {len(results) - failed} ok, {failed} failed')
+    warned = sum(bool(r.summary is not None and r.summary.warnings) for r in results)
+    lines.append(f'{len(results)} input(s): {len(results) - failed} ok, {failed} failed'
+                 + (f', {warned} with warnings' if warned else ''))
     return '\n'.join(lines)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .atomic_output import AtomicOutput, FrameFileTest
-from .audio_track import AudioTrackCopier, StreamCopier, SubtitleTrackCopier
+from .audio_track import ROTATION_FORMATS, SourceCarrier  # noqa: F401  (re-exported)
 from .errors import InferenceError
 from .frame_readers import IMAGE_EXTENSIONS, to_bit_depth
 from .streaming_inferencer import to_uint8
@@ -244,10 +244,6 @@ class SingleImageWriter(FrameWriter):
             raise InferenceError(f"no frame was written to '{self.path}'")
 
 
-#: Output container formats whose muxer writes a display matrix (rotation).
-ROTATION_FORMATS = ('mp4', 'mov', 'matroska', 'webm', 'ipod', '3gp', '3g2', 'ismv', 'f4v', 'psp')
-
-
 def default_pix_fmt(codec: str, source_bits: int) -> Tuple[str, Optional[str]]:
     """The pixel format a video is encoded in when none is given: 4:2:0 at the source's depth.
 
@@ -280,11 +276,13 @@ class VideoFileWriter(FrameWriter):
     """Encode frames into a video file with PyAV, carrying over what the source video carries.
 
     From ``source`` (a probed video, see :mod:`~realbasicvsr_plugin.apis.video_metadata`) the
-    output takes: the colour matrix and range it is encoded with and its colour tags; the
-    timestamps of the frames (unless ``fps`` is forced); the rotation; the container and
-    stream metadata and chapters; its audio streams (copied, or transcoded where the container
-    needs it), its subtitle streams (where the container takes their codec) and attachments
-    (fonts, into Matroska). What cannot be carried is listed in :attr:`uncarried`.
+    output takes: the colour matrix and range it is encoded with and its colour tags, the sample
+    aspect ratio and the timestamps of the frames (unless ``fps`` is forced), which the encoding
+    holds; and, through a :class:`~.audio_track.SourceCarrier` (unless ``carry`` is False), the
+    rotation, the container and stream metadata and chapters, its audio streams (copied, or
+    transcoded where the container needs it), its subtitle streams (where the container takes
+    their codec) and attachments (fonts, into Matroska). What cannot be carried is listed in
+    :attr:`uncarried`.
 
     Args:
         path (str | Path): Output video; the container format follows the extension.
@@ -304,6 +302,8 @@ class VideoFileWriter(FrameWriter):
         source (VideoProperties, optional): The source video (None for images).
         audio (bool): Carry the source's audio streams. Defaults to True.
         subtitles (bool): Carry the source's subtitle streams. Defaults to True.
+        carry (bool): Carry what the source holds besides its frames (False: only the video,
+            as the segments of a long job, whose join carries the rest). Defaults to True.
         time_base (Fraction, optional): Time base of the ``pts`` given to :meth:`write`; with
             it, frames keep their timestamps (variable rates, start offsets). ``None`` writes a
             constant ``fps``.
@@ -317,15 +317,17 @@ class VideoFileWriter(FrameWriter):
         inputs (Iterable[str | Path]): Input paths that must not be written over.
 
     Attributes:
-        uncarried (list[str]): What of the source the output does not carry, for the user.
         bit_depth (int): 8 or 16: the depth :meth:`write` expects (uint8 or uint16 RGB).
+        first_source_pts (int | None): The source timestamp of the first frame written.
+        notes (list[str]): What the encoding does not keep (bit depth, colour tags).
+        carrier (SourceCarrier | None): What carries the rest of the source.
     """
 
     def __init__(self, path: Union[str, Path], size: Tuple[int, int],
                  fps: Union[Fraction, float], codec: Optional[str] = None,
                  crf: Optional[int] = None, bitrate: Union[str, int, None] = None,
                  pix_fmt: Optional[str] = None, source: Optional[VideoProperties] = None,
-                 audio: bool = True, subtitles: bool = True,
+                 audio: bool = True, subtitles: bool = True, carry: bool = True,
                  time_base: Optional[Fraction] = None, time_origin: Optional[int] = None,
                  trim_end: bool = False, overwrite: bool = False,
                  inputs: Iterable[Union[str, Path]] = ()) -> None:
@@ -337,8 +339,8 @@ class VideoFileWriter(FrameWriter):
             raise InferenceError('give either crf or bitrate, not both', param='crf')
         width, height = size
         self._container = None
-        self._copiers: List[StreamCopier] = []
-        self.uncarried: List[str] = list(source.uncarried) if source is not None else []
+        self.carrier: Optional[SourceCarrier] = None
+        self.notes: List[str] = []
         self.source = source
         self.time_base = Fraction(time_base) if time_base else None
         self.time_origin = time_origin
@@ -347,7 +349,7 @@ class VideoFileWriter(FrameWriter):
         self._last_pts: Optional[int] = None
         self._last_source_pts: Optional[int] = None
         self._first_source_time: Optional[float] = None
-        self._chapters: List[dict] = []
+        self.first_source_pts: Optional[int] = None
         super().__init__(path, overwrite, inputs)
         try:
             try:
@@ -362,7 +364,7 @@ class VideoFileWriter(FrameWriter):
             if pix_fmt is None:
                 pix_fmt, note = default_pix_fmt(codec, source.bit_depth if source else 8)
                 if note:
-                    self.uncarried.append(note)
+                    self.notes.append(note)
             self._check_pix_fmt(codec, pix_fmt, width, height)
             options = {}
             if codec in CRF_CODECS and bit_rate is None:
@@ -393,8 +395,11 @@ class VideoFileWriter(FrameWriter):
             self.pix_fmt = pix_fmt
             self.bit_depth = 16 if format_bit_depth(pix_fmt) > 8 else 8
             self._set_colour(stream, width, height)
-            if source is not None:
-                self._carry_from(source, audio, subtitles)
+            if source is not None and source.sample_aspect_ratio is not None:
+                stream.codec_context.sample_aspect_ratio = source.sample_aspect_ratio
+            if source is not None and carry:
+                self.carrier = SourceCarrier(source, self._container, stream, audio=audio,
+                                             subtitles=subtitles)
         except BaseException:
             self.abort()
             raise
@@ -446,48 +451,6 @@ class VideoFileWriter(FrameWriter):
         ctx.color_primaries = spec.primaries
         ctx.color_trc = spec.transfer
 
-    def _carry_from(self, source: VideoProperties, audio: bool, subtitles: bool) -> None:
-        """Rotation, aspect ratio, metadata, chapters, audio and subtitle streams."""
-        container, stream = self._container, self._stream
-        if not source.rotation.is_identity:
-            if container.format.name in ROTATION_FORMATS:
-                stream.set_display_rotation(source.rotation.degrees, hflip=source.rotation.hflip)
-            else:
-                self.uncarried.append(f'rotation ({source.rotation.degrees} degrees: '
-                                      f'{container.format.name} files have no display matrix)')
-        if source.sample_aspect_ratio is not None:
-            stream.codec_context.sample_aspect_ratio = source.sample_aspect_ratio
-        container.metadata.update(source.metadata)
-        stream.metadata.update(source.stream_metadata)
-        streams = []
-        if audio:
-            streams += [AudioTrackCopier(source.path, container, stream_index=i)
-                        for i in source.audio_streams]
-        if subtitles:
-            streams += [SubtitleTrackCopier(source.path, container, i)
-                        for i in source.subtitle_streams]
-        for copier in streams:
-            if copier.mode is None:
-                if copier.reason:
-                    self.uncarried.append(copier.reason)
-            else:
-                self._copiers.append(copier)
-        self._chapters = source.chapters
-        if source.attachment_streams:
-            self._carry_attachments(source)
-
-    def _carry_attachments(self, source: VideoProperties) -> None:
-        """Attachments (fonts of ASS subtitles) go into Matroska's header."""
-        if self._container.format.name != 'matroska':
-            self.uncarried.append(f'{len(source.attachment_streams)} attachment(s) '
-                                  f'({self._container.format.name} files cannot hold them)')
-            return
-        with av.open(str(source.path)) as src:
-            for index in source.attachment_streams:
-                attachment = src.streams[index]
-                out = self._container.add_stream_from_template(attachment)
-                out.metadata.update(attachment.metadata)
-
     # ------------------------------------------------------------------ frames
     def _output_pts(self, pts: Optional[int]) -> int:
         """The output timestamp of a frame whose source timestamp is ``pts``."""
@@ -506,7 +469,12 @@ class VideoFileWriter(FrameWriter):
             out = self._last_pts + 1  # keep timestamps increasing (a broken source)
         return out
 
-    def _start_copiers(self, pts: Optional[int]) -> None:
+    @property
+    def uncarried(self) -> List[str]:
+        """What of the source the output does not carry, for the user."""
+        return (self.carrier.uncarried if self.carrier is not None else []) + self.notes
+
+    def _start_carrier(self, pts: Optional[int]) -> None:
         """Fix the source time that becomes the output's start, at the first frame."""
         source_tb = self.source.time_base if self.source is not None else None
         if self.time_base is not None and self._shift is not None:
@@ -516,22 +484,8 @@ class VideoFileWriter(FrameWriter):
         else:
             start = 0.0
         self._first_source_time = start
-        for copier in self._copiers:
-            copier.start = start
-        if self._chapters:
-            self._set_chapters(start)
-
-    def _set_chapters(self, start: float) -> None:
-        chapters = []
-        for chapter in self._chapters:
-            tb = chapter['time_base']
-            shift = int(round(start / tb))
-            end = chapter['end'] - shift
-            if end <= 0:
-                continue
-            chapters.append(dict(chapter, start=max(0, chapter['start'] - shift), end=end))
-        if chapters:
-            self._container.set_chapters(chapters)
+        if self.carrier is not None:
+            self.carrier.start(start)
 
     def write(self, image: np.ndarray, name: Optional[str] = None,
               pts: Optional[int] = None) -> None:
@@ -557,7 +511,8 @@ class VideoFileWriter(FrameWriter):
         frame.color_trc = colour.transfer
         out_pts = self._output_pts(pts)
         if self.frames_written == 0:
-            self._start_copiers(pts)
+            self.first_source_pts = pts
+            self._start_carrier(pts)
         frame.pts = out_pts
         frame.time_base = self._stream.codec_context.time_base
         for packet in self._stream.encode(frame):
@@ -567,22 +522,21 @@ class VideoFileWriter(FrameWriter):
         self.frames_written += 1
         reached = float(out_pts * frame.time_base) + 1 / float(self.fps) \
             if self.time_base is not None else self.frames_written / float(self.fps)
-        for copier in self._copiers:
-            copier.mux_until(reached)
+        if self.carrier is not None:
+            self.carrier.mux_until(reached)
 
     def _finish(self) -> None:
         if not self.frames_written:
             raise InferenceError(f"no frame was written to '{self.path}'")
         for packet in self._stream.encode(None):
             self._container.mux(packet)
+        end = None
         if self.trim_end:
             end = self._first_source_time + self.frames_written / float(self.fps) \
                 if self.time_base is None else \
                 float((self._last_pts + self._shift) * self.time_base) + 1 / float(self.fps)
-            for copier in self._copiers:
-                copier.end = end
-        for copier in self._copiers:
-            copier.finish()
+        if self.carrier is not None:
+            self.carrier.finish(end)
         self._container.close()
         self._container = None
         self._check_written()
@@ -601,15 +555,13 @@ class VideoFileWriter(FrameWriter):
         got = (frame.colorspace, frame.color_primaries, frame.color_trc)
         if got != (want.matrix, want.primaries, want.transfer) and not self._rgb_output \
                 and self.source is not None:  # (images have no tags to lose)
-            self.uncarried.append(f'colour tags (not stored by {self.codec} in {fmt} files)')
-        wanted = self.source.rotation if self.source is not None else None
-        if wanted is not None and not wanted.is_identity and fmt in ROTATION_FORMATS:
-            if int(round(frame.rotation)) % 360 != wanted.degrees:
-                self.uncarried.append(f'rotation ({wanted.degrees} degrees)')
+            self.notes.append(f'colour tags (not stored by {self.codec} in {fmt} files)')
+        if self.carrier is not None:
+            self.carrier.check_rotation(frame)
 
     def _release(self) -> None:
-        for copier in self._copiers:
-            copier.close()
+        if self.carrier is not None:
+            self.carrier.close()
         if self._container is not None:
             try:
                 self._container.close()
@@ -620,7 +572,4 @@ class VideoFileWriter(FrameWriter):
     @property
     def audio_mode(self) -> Optional[str]:
         """``'copy'``, ``'transcode'`` or ``None``: how the source's (first) audio was carried."""
-        for copier in self._copiers:
-            if isinstance(copier, AudioTrackCopier):
-                return copier.mode
-        return None
+        return self.carrier.audio_mode if self.carrier is not None else None

@@ -26,7 +26,8 @@ from .memory_budget import encoder_reserve, parse_size
 from .model_loading import load_config, load_model
 from .option_checks import check_fps, check_options, check_tile_for_model
 from .scene_cuts import parse_threshold
-from .segments import (DEFAULT_SEGMENT_FRAMES, SegmentPlan, WorkFolder, input_fingerprint,
+from .segments import (DEFAULT_SEGMENT_FRAMES, SegmentPlan, SegmentRecord, WorkFolder,
+                       input_fingerprint,
                        join_frame_segments, join_video_segments, model_fingerprint,
                        plan_segments, segment_inputs, work_folder_for)
 from .streaming_inferencer import StreamingInferencer, check_precision, resolve_device
@@ -257,9 +258,9 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
             frames, audio_mode, warnings = _restore_in_one_go(job)
         else:
             settings = _job_settings(job, fingerprint, start, end, precision, dev, plan)
-            frames, audio_mode, resumed = _restore_in_segments(job, plan, settings, resume,
-                                                               start, end)
-            warnings = _fidelity_warnings(reader, None)
+            frames, audio_mode, resumed, uncarried = _restore_in_segments(
+                job, plan, settings, resume, start, end)
+            warnings = _fidelity_warnings(reader, output, uncarried)
         return InferenceSummary(output=output, kind=kind, frames=frames,
                                 seconds=time.perf_counter() - began,
                                 input_size=(width, height), output_size=out_size,
@@ -414,10 +415,11 @@ class _Job:
             writer.write(quantise(restored, writer.bit_depth), tag.name, tag.pts)
             bar.update(1)
 
-    def open_writer(self, output: Path, audio: bool, overwrite: bool) -> FrameWriter:
-        """The writer of this job's kind at ``output``."""
-        return _open_writer(self.kind, output, self.reader, self.out_size, self.opts, audio,
-                            overwrite, self.input, self.png_compression, self.png_bit_depth)
+    def open_writer(self, output: Path, overwrite: bool, segment: bool = False) -> FrameWriter:
+        """The writer of this job's kind at ``output`` (or of one of its segments)."""
+        return _open_writer(self.kind, output, self.reader, self.out_size, self.opts,
+                            self.audio, overwrite, self.input, self.png_compression,
+                            self.png_bit_depth, segment=segment)
 
 
 def _restore_in_one_go(job: _Job) -> Tuple[int, Optional[str], List[str]]:
@@ -426,7 +428,7 @@ def _restore_in_one_go(job: _Job) -> Tuple[int, Optional[str], List[str]]:
     Returns:
         tuple[int, str | None, list[str]]: Frames written, the audio mode and the warnings.
     """
-    writer = job.open_writer(job.output, job.audio, job.overwrite)
+    writer = job.open_writer(job.output, job.overwrite)
     with writer:
         bar = _progress_bar(job.reader.num_frames, job.progress)
         # closed explicitly below: left to the garbage collector after an exception, the
@@ -439,7 +441,8 @@ def _restore_in_one_go(job: _Job) -> Tuple[int, Optional[str], List[str]]:
             source.close()
             bar.close()
     audio_mode = writer.audio_mode if isinstance(writer, VideoFileWriter) else None
-    return writer.frames_written, audio_mode, _fidelity_warnings(job.reader, writer)
+    return writer.frames_written, audio_mode, _fidelity_warnings(
+        job.reader, job.output, getattr(writer, 'uncarried', []))
 
 
 def check_resumable(output: Path, kind: str) -> None:
@@ -478,12 +481,14 @@ def _job_settings(job: _Job, model_fp: str, start: int, end: Optional[int], prec
 
 
 def _restore_in_segments(job: _Job, plan: SegmentPlan, settings: dict, resume: bool,
-                         start: int, end: Optional[int]) -> Tuple[int, Optional[str], int]:
+                         start: int, end: Optional[int]
+                         ) -> Tuple[int, Optional[str], int, List[str]]:
     """Restore a long job segment by segment in its work folder, then join the segments.
 
     Returns:
-        tuple[int, str | None, int]: Frames written in all, the audio mode, and the frames
-        that were already done by an interrupted run.
+        tuple[int, str | None, int, list[str]]: Frames written in all, the audio mode, the
+        frames that were already done by an interrupted run, and what the output does not
+        carry.
     """
     suffix = job.output.suffix if job.kind == 'video' else ''
     folder = work_folder_for(job.output)
@@ -507,10 +512,12 @@ def _restore_in_segments(job: _Job, plan: SegmentPlan, settings: dict, resume: b
                         rel = index - start
                         return rel >= out_first and (rel < out_stop or end_flag.last)
 
-                    writer = job.open_writer(work.segment_path(k), False, True)
+                    writer = job.open_writer(work.segment_path(k), True, segment=True)
                     with writer:
                         job.write_restored(frames, writer, bar, keep)
-                    work.mark_done(k, writer.frames_written, end_flag.last)
+                    done.append(work.mark_done(k, writer.frames_written, end_flag.last,
+                                               getattr(writer, 'first_source_pts', None),
+                                               getattr(writer, 'notes', None)))
                     written += writer.frames_written
                     count += 1
             finally:
@@ -518,33 +525,45 @@ def _restore_in_segments(job: _Job, plan: SegmentPlan, settings: dict, resume: b
                 bar.close()
                 if reader is not job.reader:
                     reader.close()
-        audio_mode = _join_segments(job, [work.segment_path(k) for k in range(count)])
+        audio_mode, uncarried = _join_segments(job, work, done)
     except BaseException:
         if not work.has_records():
             work.remove()  # nothing worth resuming
         raise
     work.remove()
-    return written, audio_mode, resumed
+    return written, audio_mode, resumed, uncarried
 
 
-def _join_segments(job: _Job, segments) -> Optional[str]:
-    """Join the segments into the output (stream copy, with the source's audio)."""
+def _join_segments(job: _Job, work: WorkFolder,
+                   records: List[SegmentRecord]) -> Tuple[Optional[str], List[str]]:
+    """Join the segments into the output: stream copy, carrying the rest of the source as the
+    one-go writer does (its timeline, audio, subtitles, rotation, metadata).
+
+    Returns:
+        tuple[str | None, list[str]]: The audio mode and what the output does not carry.
+    """
+    segments = [work.segment_path(record.index) for record in records]
     target = AtomicOutput(job.output, job.kind == 'frames', overwrite=job.overwrite,
                           inputs=[job.input])
     try:
-        audio_mode = None
+        audio_mode, uncarried = None, []
         if job.kind == 'frames':
             join_frame_segments(segments, target.temp_path)
         else:
-            audio_source, audio_start, audio_end = _audio_window(job.reader, job.input,
-                                                                 job.audio)
-            audio_mode = join_video_segments(segments, target.temp_path, audio_source,
-                                             audio_start, audio_end)
+            source = _source_properties(job.reader)
+            timed = _is_timed(source, job.opts)
+            audio_mode, uncarried = join_video_segments(
+                segments, target.temp_path, source=source,
+                first_pts=[record.first_pts for record in records],
+                time_origin=source.time_origin() if timed else None,
+                rate=_output_rate(job.reader, job.opts), audio=job.audio,
+                trim_end=job.reader.end is not None)
+            uncarried += records[0].notes if records else []
         target.commit()
     except BaseException:
         target.discard()
         raise
-    return audio_mode
+    return audio_mode, uncarried
 
 
 def _checked(reader):
@@ -554,10 +573,32 @@ def _checked(reader):
         yield frame
 
 
+def _source_properties(reader):
+    """The probed source video of ``reader`` (None for images)."""
+    return reader.properties if isinstance(reader, VideoFileReader) else None
+
+
+def _is_timed(source, opts: dict) -> bool:
+    """Whether the output keeps the source's timestamps (not when a rate is forced)."""
+    return source is not None and source.time_base is not None and not opts['fps']
+
+
+def _output_rate(reader, opts: dict) -> Fraction:
+    """The output's frame rate: the forced one, the source's, or that of an image sequence."""
+    return check_fps(opts['fps']) or Fraction(reader.fps or IMAGE_SEQUENCE_FPS
+                                              ).limit_denominator(1001000)
+
+
 def _open_writer(kind: str, output: Path, reader, size: Tuple[int, int], opts: dict,
                  audio: bool, overwrite: bool, input: Path, png_compression: int,
-                 png_bit_depth: Optional[int] = None) -> FrameWriter:
-    """Create the writer for ``kind``, checking the encoder settings before any work."""
+                 png_bit_depth: Optional[int] = None, segment: bool = False) -> FrameWriter:
+    """Create the writer for ``kind``, checking the encoder settings before any work.
+
+    A ``segment`` of a long job holds the video alone, its first frame at 0 and the others
+    keeping their source timestamps' distances to it (every container holds that, where an AVI
+    cannot start later than 0); :func:`~.segments.join_video_segments` puts it back at its
+    source time (recorded with it) and carries the rest.
+    """
     depth = png_bit_depth or reader.bit_depth
     if kind == 'frames':
         return PngFolderWriter(output, overwrite=overwrite, inputs=[input],
@@ -565,38 +606,26 @@ def _open_writer(kind: str, output: Path, reader, size: Tuple[int, int], opts: d
                                frame_files=_frame_files(reader))
     if kind == 'image':
         return SingleImageWriter(output, overwrite=overwrite, inputs=[input], bit_depth=depth)
-    rate = check_fps(opts['fps']) or Fraction(reader.fps or IMAGE_SEQUENCE_FPS
-                                              ).limit_denominator(1001000)
-    source = reader.properties if isinstance(reader, VideoFileReader) else None
+    source = _source_properties(reader)
     # the source's timestamps unless a rate is forced; a range starts where the source starts
-    timed = source is not None and source.time_base is not None and not opts['fps']
-    return VideoFileWriter(output, size, rate, codec=opts['codec'], crf=opts['crf'],
+    timed = _is_timed(source, opts)
+    return VideoFileWriter(output, size, _output_rate(reader, opts), codec=opts['codec'], crf=opts['crf'],
                            bitrate=opts['bitrate'], pix_fmt=opts['pix_fmt'], source=source,
-                           audio=audio, time_base=source.time_base if timed else None,
-                           time_origin=source.time_origin() if timed else None,
-                           trim_end=reader.end is not None,
+                           audio=audio, carry=not segment,
+                           time_base=source.time_base if timed else None,
+                           time_origin=(0 if segment else source.time_origin()) if timed
+                           else None,
+                           trim_end=reader.end is not None and not segment,
                            overwrite=overwrite, inputs=[input])
 
 
-def _fidelity_warnings(reader, writer: FrameWriter) -> List[str]:
+def _fidelity_warnings(reader, output: Path, uncarried: List[str]) -> List[str]:
     """The source's metadata warnings and one line of what the output could not carry."""
-    lines = list(reader.properties.warnings) if isinstance(reader, VideoFileReader) else []
-    uncarried = getattr(writer, 'uncarried', None)
+    source = _source_properties(reader)
+    lines = list(source.warnings) if source is not None else []
     if uncarried:
-        lines.append(f"'{writer.path}' does not carry the source's {'; '.join(uncarried)}")
+        lines.append(f"'{output}' does not carry the source's {'; '.join(uncarried)}")
     return lines
-
-
-def _audio_window(reader, input: Path, audio: bool, rate=None):
-    """The source of the audio to carry and its time span: ``(source, start, end)``."""
-    if not (audio and isinstance(reader, VideoFileReader)):
-        return None, 0.0, None
-    src_rate = float(reader.fps or rate or IMAGE_SEQUENCE_FPS)
-    audio_start = reader.stream_start_time + reader.start / src_rate
-    audio_end = None
-    if reader.end is not None:
-        audio_end = reader.stream_start_time + reader.end / src_rate
-    return input, audio_start, audio_end
 
 
 def _progress_bar(total: Optional[int], enabled: bool, initial: int = 0):

@@ -10,6 +10,16 @@ the model's weights and every option that changes the result) and continues afte
 complete segment. When all are done they are joined into the output by stream copy (packets are
 copied, not re-encoded; PNG files are moved) and the work folder is removed.
 
+A video segment holds nothing but the restored video: its first frame at time 0, the others at
+their source distances from it (or, at a forced constant rate, one frame period apart), and its
+record keeps the source timestamp of its first frame. The join puts every segment back at its
+source time, moved by the one shift a job written in one go applies (the job's first frame
+lands at :meth:`~.video_metadata.VideoProperties.time_origin`), so variable frame rates, start
+offsets and the gaps at the seams are kept exactly, and carries everything
+else of the source once, with the :class:`~.audio_track.SourceCarrier` that a one-go
+:class:`~.frame_writers.VideoFileWriter` uses: audio and subtitle streams on the source's
+timeline (trimmed to a frame range), rotation, metadata, chapters and attachments.
+
 Why the seams are invisible: the streaming inferencer cuts the video into temporal chunks of
 ``L = max_seq_len`` frames that start every ``P = L - overlap`` frames, and cross-fades the overlaps
 (:class:`~.temporal_chunks.TemporalChunker`). Segment boundaries are put on that chunk grid, and
@@ -25,11 +35,15 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple
 
 from .errors import InferenceError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .video_metadata import VideoProperties
 
 #: Output frames per segment when the caller gives none (about 40 s of 25 fps video).
 DEFAULT_SEGMENT_FRAMES = 1000
@@ -184,11 +198,16 @@ class SegmentRecord:
         index (int): ``k``.
         frames (int): Output frames it holds.
         last (bool): Whether it reaches the end of the input.
+        first_pts (int | None): Source timestamp of its first frame (video segments).
+        notes (list[str]): What its encoding could not keep (bit depth, colour tags), for the
+            user.
     """
 
     index: int
     frames: int
     last: bool
+    first_pts: Optional[int] = None
+    notes: List[str] = field(default_factory=list)
 
 
 class WorkFolder:
@@ -290,8 +309,11 @@ class WorkFolder:
                 break
             try:
                 data = json.loads(record.read_text())
-                entry = SegmentRecord(k, int(data['frames']), bool(data['last']))
-            except (OSError, ValueError, KeyError, TypeError):
+                first_pts = data.get('first_pts')
+                entry = SegmentRecord(k, int(data['frames']), bool(data['last']),
+                                      None if first_pts is None else int(first_pts),
+                                      [str(note) for note in data.get('notes', [])])
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 break
             if count_frames(segment) != entry.frames:
                 break  # written but not (fully) on disk: restored again
@@ -301,20 +323,28 @@ class WorkFolder:
             k += 1
         return records
 
-    def mark_done(self, k: int, frames: int, last: bool) -> None:
+    def mark_done(self, k: int, frames: int, last: bool, first_pts: Optional[int] = None,
+                  notes: Optional[List[str]] = None) -> SegmentRecord:
         """Record segment ``k`` as complete, after syncing it to disk.
 
         Args:
             k (int): Segment index.
             frames (int): Output frames it holds.
             last (bool): Whether it reaches the end of the input.
+            first_pts (int, optional): Source timestamp of its first frame.
+            notes (list[str], optional): What its encoding could not keep.
+        
+        Returns:
+            SegmentRecord: The record.
         """
         segment = self.segment_path(k)
         for file in (sorted(segment.iterdir()) if segment.is_dir() else [segment]):
             _fsync(file)
         _fsync(segment)
         _fsync(self.path)
-        _write_json(self._record_path(k), dict(frames=frames, last=last))
+        _write_json(self._record_path(k), dict(frames=frames, last=last, first_pts=first_pts,
+                                               notes=list(notes or [])))
+        return SegmentRecord(k, frames, last, first_pts, list(notes or []))
 
     def has_records(self) -> bool:
         """Whether any segment was recorded as complete."""
@@ -422,56 +452,86 @@ class EndFlag:
         self.last = False
 
 
-def join_video_segments(segments: List[Path], output_temp: Path, audio_source: Optional[Path],
-                        audio_start: float, audio_end: Optional[float]) -> Optional[str]:
-    """Concatenate video segments into one file by stream copy, adding the source's audio.
+def join_video_segments(segments: List[Path], output_temp: Path,
+                        source: Optional['VideoProperties'] = None,
+                        first_pts: Optional[List[Optional[int]]] = None,
+                        time_origin: Optional[int] = None, rate: Optional[Fraction] = None,
+                        audio: bool = True, trim_end: bool = False
+                        ) -> Tuple[Optional[str], List[str]]:
+    """Concatenate video segments into one file by stream copy, carrying the rest of the source.
 
-    Packets are copied, not re-encoded. Each segment's timestamps are shifted to follow the
-    previous segment's end unless they already do (segments written with the source's own
-    timestamps).
+    Packets are copied, not re-encoded. Segments that keep the source's timing
+    (``time_origin`` given) are each put back at the source time of their first frame
+    (``first_pts``), moved by the one shift a :class:`~.frame_writers.VideoFileWriter` writing
+    the whole job applies: the job's first frame lands at ``time_origin`` and every gap between
+    frames, the seams included, is kept. Otherwise (a constant rate) each segment follows the
+    previous one. Audio, subtitles, rotation, metadata,
+    chapters and attachments of ``source`` are carried by a
+    :class:`~.audio_track.SourceCarrier`, as in a job written in one go.
 
     Args:
         segments (list[Path]): The segment files in order (same codec and settings).
         output_temp (Path): The file to write (the output's temporary path).
-        audio_source (Path, optional): Video whose first audio stream is carried over.
-        audio_start (float): Source time of the first frame (for the audio).
-        audio_end (float, optional): Source time after which audio is dropped.
+        source (VideoProperties, optional): The source video (None: frames from images).
+        first_pts (list[int | None], optional): Source timestamp (in ``source.time_base``) of
+            the first frame of each segment, from its record.
+        time_origin (int, optional): Where the job's first frame goes (in
+            ``source.time_base``), for segments with the source's timestamps; None: a constant
+            rate.
+        rate (Fraction, optional): The output's frame rate (the length of the last frame, for
+            ``trim_end``).
+        audio (bool): Carry the audio streams. Defaults to True.
+        trim_end (bool): Drop audio and subtitles after the last frame (a frame range).
 
     Returns:
-        str | None: How the audio was carried (``'copy'``, ``'transcode'``) or None.
+        tuple[str | None, list[str]]: How the (first) audio was carried (``'copy'``,
+        ``'transcode'`` or None), and what the output does not carry.
     """
     import av
 
-    from .audio_track import AudioTrackCopier
+    from .audio_track import SourceCarrier
 
+    first_pts = list(first_pts or [None] * len(segments))
+    timed = source is not None and source.time_base is not None and \
+        time_origin is not None and first_pts[0] is not None
     with av.open(str(segments[0])) as first:
-        template = first.streams.video[0]
-        container_meta = dict(first.metadata)
         output = av.open(str(output_temp), 'w')
         try:
-            out_stream = output.add_stream_from_template(template)
-            out_stream.metadata.update(template.metadata)
-            output.metadata.update({k: v for k, v in container_meta.items()
-                                    if k not in ('encoder', 'major_brand', 'minor_version',
-                                                 'compatible_brands')})
+            out_stream = output.add_stream_from_template(first.streams.video[0])
         except BaseException:
             output.close()
             raise
-    audio = None
+    carrier = None
     try:
-        if audio_source is not None:
-            audio = AudioTrackCopier(audio_source, output, start=audio_start, end=audio_end)
+        if source is not None:
+            carrier = SourceCarrier(source, output, out_stream, audio=audio)
+        # the source time that becomes the output's time 0 (as VideoFileWriter fixes it)
+        if timed:
+            start = Fraction(first_pts[0] - time_origin) * source.time_base
+        elif source is not None and source.time_base is not None and first_pts[0] is not None:
+            start = Fraction(first_pts[0]) * source.time_base
+        else:
+            start = Fraction(0)
+        if carrier is not None:
+            carrier.start(float(start))
         end = None  # end of the previous segment, in its time base
         last_dts = None
-        for segment in segments:
+        last_time = None  # output time of the latest frame (seconds)
+        frames = 0
+        for k, segment in enumerate(segments):
             with av.open(str(segment)) as container:
                 stream = container.streams.video[0]
                 base = stream.time_base
                 packets = [p for p in container.demux(stream) if p.size]
                 if not packets:
                     continue
-                start = min(p.pts for p in packets if p.pts is not None)
-                shift = 0 if end is None or start >= end else end - start
+                frames += len(packets)
+                seg_start = min(p.pts for p in packets if p.pts is not None)
+                if timed and first_pts[k] is not None:  # where its first frame belongs
+                    want = (Fraction(first_pts[k]) * source.time_base - start) / base
+                    shift = int(round(want)) - seg_start
+                else:
+                    shift = 0 if end is None or seg_start >= end else end - seg_start
                 for packet in packets:
                     if packet.pts is not None:
                         packet.pts += shift
@@ -485,22 +545,37 @@ def join_video_segments(segments: List[Path], output_temp: Path, audio_source: O
                         finish = packet.pts + (packet.duration or 0)
                         end = finish if end is None else max(end, finish)
                         reached = float(finish * base)
+                        now = float(packet.pts * base)
+                        last_time = now if last_time is None else max(last_time, now)
                     packet.stream = out_stream
                     output.mux(packet)  # (rescales the packet's timestamps in place)
-                    if audio is not None and reached is not None:
-                        audio.mux_until(reached)
-        if audio is not None:
-            audio.finish()
+                    if carrier is not None and reached is not None:
+                        carrier.mux_until(reached)
+        if carrier is not None:
+            stop = None
+            if trim_end:  # as VideoFileWriter: the end of the last frame, in source time
+                length = 1 / float(rate) if rate else 0.0
+                stop = float(start) + (last_time + length if timed else frames * length)
+            carrier.finish(stop)
         output.close()
     except BaseException:
-        if audio is not None:
-            audio.close()
+        if carrier is not None:
+            carrier.close()
         try:
             output.close()
         except Exception:  # noqa: BLE001  (the file is deleted by the caller)
             pass
         raise
-    return None if audio is None else audio.mode
+    if carrier is None:
+        return None, []
+    try:
+        with av.open(str(output_temp)) as written:
+            frame = next(written.decode(video=0), None)
+        if frame is not None:
+            carrier.check_rotation(frame)
+    except av.error.FFmpegError:
+        pass
+    return carrier.audio_mode, carrier.uncarried
 
 
 def join_frame_segments(segments: List[Path], folder_temp: Path) -> None:
