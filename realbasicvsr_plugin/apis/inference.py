@@ -610,8 +610,8 @@ def _open_writer(kind: str, output: Path, reader, size: Tuple[int, int], opts: d
     # the source's timestamps unless a rate is forced; a range starts where the source starts
     timed = _is_timed(source, opts)
     return VideoFileWriter(output, size, _output_rate(reader, opts), codec=opts['codec'],
-                           crf=opts['crf'], bitrate=opts['bitrate'], pix_fmt=opts['pix_fmt'], source=source,
-                           audio=audio, carry=not segment,
+                           crf=opts['crf'], bitrate=opts['bitrate'], pix_fmt=opts['pix_fmt'],
+                           source=source, audio=audio, carry=not segment,
                            time_base=source.time_base if timed else None,
                            time_origin=(0 if segment else source.time_origin()) if timed
                            else None,
