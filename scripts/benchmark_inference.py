@@ -65,8 +65,16 @@ def _build_net(spec: dict):
 
 
 def _child(spec: dict) -> dict:
-    """Run one measurement described by ``spec`` and return its figures."""
+    """Run one measurement described by ``spec`` and return its figures (or the refusal)."""
     _quiet_imports()
+    from realbasicvsr_plugin.apis import InferenceError
+    try:
+        return _measure(spec)
+    except InferenceError as err:  # e.g. a budget the smallest work unit does not fit
+        return dict(refused=str(err))
+
+
+def _measure(spec: dict) -> dict:
     import torch
     torch.set_num_threads(spec.get('threads') or torch.get_num_threads())
     kind = spec['kind']
@@ -321,6 +329,10 @@ def cmd_real_sizes(args) -> None:
             for budget in (None, args.budget):
                 e2e = run_child(dict(spec, kind='plugin', output=str(tmp / 'out.mp4'),
                                      max_memory=budget))
+                if 'refused' in e2e:
+                    print(f'| {w}x{h} | {budget or "default"} | refused before any work: '
+                          f'{e2e["refused"]} | | {e2e["peak_rss_mib"]:.0f} MiB | |', flush=True)
+                    continue
                 model = run_child(dict(spec, kind='model', max_memory=budget))
                 print(f'| {w}x{h} | {budget or "default"} | '
                       f'{e2e["frames"] / e2e["seconds"]:.3f} | '

@@ -217,14 +217,6 @@ class VideoFileReader(FrameReader):
             return int(round(duration / 1e6 * float(self.fps)))
         return None
 
-    @property
-    def stream_start_time(self) -> float:
-        """Presentation time (seconds) of the first frame of the video stream."""
-        stream = self._stream
-        if stream.start_time is None:
-            return 0.0
-        return float(stream.start_time * stream.time_base)
-
     def _to_rgb(self, av_frame) -> np.ndarray:
         """The frame as RGB, converted with the source's matrix and range."""
         colour = self.properties.colour
