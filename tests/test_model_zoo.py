@@ -105,6 +105,17 @@ def rename_entry(monkeypatch, name: str, file_name: str, tiny: bool = True) -> N
     monkeypatch.setitem(zoo.OFFICIAL_MODELS, name, dataclasses.replace(entry, **changes))
 
 
+def serve_for_entry(monkeypatch, folder: Path, checkpoint: Path, name: str, stem: str,
+                    tiny: bool = True) -> str:
+    """Serve the checkpoint as ``<stem>-<sha256 prefix>.pth``, OpenMMLab's naming, and make it
+    the file of registry entry ``name``; returns the file name."""
+    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    file_name = f'{stem}-{digest[:8]}.pth'
+    serve_as(folder, checkpoint, file_name)
+    rename_entry(monkeypatch, name, file_name, tiny)
+    return file_name
+
+
 def same_weights(a, b) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
@@ -142,10 +153,8 @@ def test_downloaded_once_verified_cached_and_loaded_with_its_threshold(
     folder, base, requests = server
     checkpoint, expected = tiny_checkpoint
     for name, theta in (('realbasicvsr', 5.0), ('realbasicvsr_wogan', 1.5)):
-        digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
-        file_name = f'{name}_weights_20211104-{digest[:8]}.pth'
-        serve_as(folder, checkpoint, file_name)
-        rename_entry(monkeypatch, name, file_name)
+        file_name = serve_for_entry(monkeypatch, folder, checkpoint, name,
+                                    f'{name}_weights_20211104')
         net, cfg = load_model(model_name=name)
         assert cfg is None and net.dynamic_refine_thres == theta and net.max_passes == 3
         assert same_weights(net, expected)
@@ -173,10 +182,8 @@ def test_the_released_layout_loads_into_the_papers_architecture(server, paper_ch
                                                                 monkeypatch):
     folder, base, requests = server
     checkpoint, expected = paper_checkpoint
-    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
-    file_name = f'realbasicvsr_c64b20-{digest[:8]}.pth'
-    serve_as(folder, checkpoint, file_name)
-    rename_entry(monkeypatch, 'realbasicvsr', file_name, tiny=False)
+    serve_for_entry(monkeypatch, folder, checkpoint, 'realbasicvsr', 'realbasicvsr_c64b20',
+                    tiny=False)
     net, _ = load_model(model_name='realbasicvsr')  # strict: every key and shape must fit
     assert same_weights(net, expected) and net.dynamic_refine_thres == 5.0
     assert sum(p.numel() for p in net.parameters()) > 6_000_000  # the paper's 6.3 M
@@ -186,10 +193,7 @@ def test_a_damaged_cached_file_is_fetched_again(server, tiny_checkpoint, monkeyp
                                                 tmp_path):
     folder, base, requests = server
     checkpoint, expected = tiny_checkpoint
-    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
-    file_name = f'realbasicvsr_x-{digest[:8]}.pth'
-    serve_as(folder, checkpoint, file_name)
-    rename_entry(monkeypatch, 'realbasicvsr', file_name)
+    file_name = serve_for_entry(monkeypatch, folder, checkpoint, 'realbasicvsr', 'realbasicvsr_x')
     cached = tmp_path / 'cache' / 'checkpoints' / file_name
     cached.parent.mkdir(parents=True)
     cached.write_bytes(checkpoint.read_bytes()[:1000])  # e.g. a copy cut short
@@ -227,10 +231,7 @@ def test_model_by_name_on_the_command_line(server, tiny_checkpoint, monkeypatch,
                                            capsys):
     folder, base, requests = server
     checkpoint, _ = tiny_checkpoint
-    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
-    file_name = f'realbasicvsr_c64b20-{digest[:8]}.pth'
-    serve_as(folder, checkpoint, file_name)
-    rename_entry(monkeypatch, 'realbasicvsr', file_name)
+    serve_for_entry(monkeypatch, folder, checkpoint, 'realbasicvsr', 'realbasicvsr_c64b20')
     clip = write_video(tmp_path / 'clip.mp4', moving_frames(3, 16, 16))
     out = tmp_path / 'out.mp4'
     code = main([str(clip), str(out), '--model', 'realbasicvsr', '--no-progress'])
