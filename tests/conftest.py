@@ -1,5 +1,8 @@
 """Shared fixtures. Every test runs on CPU at toy sizes."""
+import functools
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import cv2
@@ -27,6 +30,37 @@ def _plugin_scope():
 def data_dir() -> Path:
     """``tests/data``: the calibration images and the BRISQUE model (see its README)."""
     return DATA
+
+
+@pytest.fixture
+def serve():
+    """Serve folders on 127.0.0.1, each in a thread (downloads are tested against these only).
+
+    Yields a function ``folder -> (base URL, request paths)``; the servers stop after the test.
+    """
+    servers = []
+
+    def start(folder):
+        requests = []
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+            def do_GET(self):
+                requests.append(self.path)
+                super().do_GET()
+
+        server = http.server.ThreadingHTTPServer(
+            ('127.0.0.1', 0), functools.partial(Handler, directory=str(folder)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f'http://127.0.0.1:{server.server_address[1]}/', requests
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
 
 
 def calibration_image(name: str) -> np.ndarray:

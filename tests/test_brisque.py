@@ -1,9 +1,6 @@
 """BRISQUE: the official model fetched at run time (download, SHA-256, cache) scores as released."""
-import functools
-import http.server
 import shutil
 import socket
-import threading
 
 import numpy as np
 import pytest
@@ -19,36 +16,6 @@ from realbasicvsr_plugin.evaluation.metrics.natural_scene_statistics import (
 
 # Official scores of the LIVE MATLAB release with allmodel/allrange (tests/data/README.md).
 OFFICIAL_BRISQUE = {'I03': 94.6421, 'I04': -0.1076}
-
-
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    requests = []
-
-    def log_message(self, *args):  # keep pytest output clean
-        pass
-
-    def do_GET(self):
-        type(self).requests.append(self.path)
-        super().do_GET()
-
-
-@pytest.fixture
-def serve():
-    """Serve a folder on 127.0.0.1 in a thread; yields a function folder -> base URL."""
-    servers = []
-
-    def start(folder):
-        handler = type('Handler', (_Handler, ), {'requests': []})
-        server = http.server.ThreadingHTTPServer(
-            ('127.0.0.1', 0), functools.partial(handler, directory=str(folder)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f'http://127.0.0.1:{server.server_address[1]}/', handler.requests
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(autouse=True)

@@ -13,11 +13,8 @@ Claims:
 Everything is served on loopback by the test (no real weights are downloaded).
 """
 import dataclasses
-import functools
 import hashlib
-import http.server
 import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -30,6 +27,7 @@ from realbasicvsr_plugin.apis.cli import main
 from realbasicvsr_plugin.apis.model_loading import PAPER_GENERATOR, build_generator
 from test_inference_utils import moving_frames, read_video, write_video
 
+
 def mmagic_configs() -> Path:
     import mmagic
 
@@ -37,30 +35,15 @@ def mmagic_configs() -> Path:
 
 
 @pytest.fixture
-def server(tmp_path, monkeypatch):
-    """A loopback HTTP server over a folder; yields (folder, base URL, request paths)."""
-    root = tmp_path / 'www'
-    root.mkdir()
-    requests = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):
-            requests.append(self.path)
-            super().do_GET()
-
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
-                                            functools.partial(Handler, directory=str(root)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f'http://127.0.0.1:{httpd.server_address[1]}/weights/'
-    (root / 'weights').mkdir()
+def server(serve, tmp_path, monkeypatch):
+    """A loopback server over a folder ``weights/``; yields (folder, base URL, request paths)."""
+    folder = tmp_path / 'www' / 'weights'
+    folder.mkdir(parents=True)
+    url, requests = serve(folder.parent)
+    base = f'{url}weights/'
     monkeypatch.setenv(zoo.BASE_URL_ENV, base)
     monkeypatch.setenv('REALBASICVSR_PLUGIN_CACHE', str(tmp_path / 'cache'))
-    yield root / 'weights', base, requests
-    httpd.shutdown()
-    httpd.server_close()
+    return folder, base, requests
 
 
 #: A toy architecture for the tests of download and caching (the paper's is tested once).
