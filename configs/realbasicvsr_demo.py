@@ -13,7 +13,6 @@ _base_ = './realbasicvsr_stage1.py'
 experiment_name = 'realbasicvsr_demo'
 work_dir = f'./work_dirs/{experiment_name}'
 
-scale = 4
 # 16x16 LR patches: a quarter of the compute of 32x32 per sample, so that the run learns on a
 # 2-core CPU shared with other jobs (the paper: 64x64 LR patches)
 gt_patch_size = 64
@@ -27,22 +26,15 @@ model = dict(
         is_fix_spynet=False,
         min_size=16))  # pad smaller inputs to 16 (SPyNet works on them resized to 32)
 
+# The paper's pipeline (configs/_base_/realbasicvsr_degradations.py) at this patch size, with its
+# whole second-order + video-compression degradation in one step, random-walking per frame.
 train_pipeline = [
-    dict(type='GenerateSegmentIndices', interval_list=[1]),
-    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
-    dict(type='SetValues', dictionary=dict(scale=scale)),
-    dict(type='FixedCrop', keys=['gt'], crop_size=(gt_patch_size, gt_patch_size)),
-    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='horizontal'),
-    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='vertical'),
-    dict(type='RandomTransposeHW', keys=['gt'], transpose_ratio=0.5),
-    dict(type='MirrorSequence', keys=['gt']),
-    dict(type='UnsharpMasking', keys=['gt'], kernel_size=51, sigma=0, weight=0.5, threshold=10),
-    dict(type='CopyValues', src_keys=['gt_unsharp'], dst_keys=['img']),
-    # the paper's whole second-order + video-compression degradation, random-walking per frame
+    *_base_.load_steps,
+    dict(_base_.gt_crop, crop_size=(gt_patch_size, gt_patch_size)),
+    *_base_.gt_steps,
     dict(type='RealBasicVSRDegradations', keys=['img'],
-         target_size=(gt_patch_size // scale, gt_patch_size // scale)),
-    dict(type='Clip', keys=['img']),
-    dict(type='PackInputs'),
+         target_size=(gt_patch_size // _base_.scale, gt_patch_size // _base_.scale)),
+    *_base_.pack_steps,
 ]
 
 train_dataloader = dict(

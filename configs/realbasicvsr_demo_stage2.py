@@ -1,6 +1,7 @@
 # The demo model, stage 2: starts from the last checkpoint of configs/realbasicvsr_demo.py (stage 1)
 # and adds the adversarial loss (5e-2, Real-ESRGAN's UNet discriminator, here with 32 channels)
-# with the cleaning module frozen, as stage 2 of the paper (configs/realbasicvsr_stage2.py) does.
+# with the cleaning module frozen: the paper's stage 2 (configs/_base_/realbasicvsr_stage2_gan.py,
+# as configs/realbasicvsr_stage2.py), at the demo's size and schedule.
 #
 # No perceptual loss: the paper's comes from ImageNet-pretrained VGG-19 weights, which cannot be
 # obtained on the machine this model was trained on (no download of model weights), and a VGG with
@@ -10,7 +11,7 @@
 #
 #   mim train mmagic configs/realbasicvsr_demo_stage2.py \
 #       --cfg-options load_from=<stage-1 work dir>/iter_600.pth
-_base_ = './realbasicvsr_demo.py'
+_base_ = ['./realbasicvsr_demo.py', './_base_/realbasicvsr_stage2_gan.py']
 
 experiment_name = 'realbasicvsr_demo_stage2'
 work_dir = f'./work_dirs/{experiment_name}'
@@ -19,35 +20,19 @@ work_dir = f'./work_dirs/{experiment_name}'
 load_from = './work_dirs/realbasicvsr_demo/iter_600.pth'
 
 model = dict(
-    generator=dict(is_fix_cleaning=True),
-    discriminator=dict(
-        type='UNetDiscriminatorWithSpectralNorm', in_channels=3, mid_channels=32,
-        skip_connection=True),
-    perceptual_loss=None,
-    gan_loss=dict(type='GANLoss', gan_type='vanilla', loss_weight=5e-2, real_label_val=1.0,
-                  fake_label_val=0),
-    is_use_sharpened_gt_in_pixel=True,
-    is_use_sharpened_gt_in_percep=True,
-    is_use_sharpened_gt_in_gan=False)
+    _base_.stage2_model,
+    discriminator=dict(_base_.stage2_model.discriminator, mid_channels=32),
+    perceptual_loss=None)
 
 max_iters = 200
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=10**9)
 
-optim_wrapper = dict(
-    _delete_=True,
-    constructor='MultiOptimWrapperConstructor',
-    generator=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=5e-5, betas=(0.9, 0.99)),
-                   paramwise_cfg=dict(custom_keys={'spynet': dict(lr_mult=0.25)})),
-    discriminator=dict(type='OptimWrapper',
-                       optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.99))))
+# the stage-2 learning rates; the generator keeps the demo's lr_mult of SPyNet (trained here)
+optim_wrapper = _base_.stage2_optim_wrapper
 param_scheduler = None
 
 default_hooks = dict(checkpoint=dict(interval=25, max_keep_ckpts=4))
 
-custom_hooks = [
-    # decay 0.99 (MMagic momentum 0.01), as in stage 1 of the demo model
-    dict(type='ExponentialMovingAverageHook', module_keys=('generator_ema', ), interval=1,
-         interp_cfg=dict(momentum=0.01)),
-    # GAN models use theta = 5 (paper)
-    dict(type='DynamicRefinementHook', dynamic_refine_thres=5, max_passes=3),
-]
+# the demo's hooks (EMA with decay 0.99), with theta = 5 for testing
+custom_hooks = [h for h in _base_.custom_hooks if h.type != 'DynamicRefinementHook'] + [
+    _base_.stage2_refinement_hook]

@@ -3,9 +3,10 @@
 
 Writes ``realbasicvsr_plugin/weights/realbasicvsr_demo.pth`` (the EMA generator's weights in
 float16, a few MB, with training metadata) and ``realbasicvsr_demo_config.py`` beside it (a
-self-contained inference config dumped by ``mmengine.Config``: the generator as trained, with the
-test-time theta ``--thres``). The export is loaded back strictly into the network its config
-builds, and float16 storage is checked not to change the output by more than 0.5 levels.
+self-contained inference config dumped by ``mmengine.Config``: the inference config
+``configs/realbasicvsr_x4_inference.py`` with the generator as trained and the test-time theta
+``--thres``). The export is loaded back strictly into the network its config builds, and float16
+storage is checked not to change the output by more than 0.5 levels.
 
     python scripts/export_demo_model.py <work dir>/iter_500.pth \\
         --config configs/realbasicvsr_demo_stage2.py
@@ -20,6 +21,7 @@ from pathlib import Path
 import torch
 from mmengine.config import Config
 
+from realbasicvsr_plugin import config_path
 from realbasicvsr_plugin.apis import build_generator
 from realbasicvsr_plugin.cache import sha256_of
 from realbasicvsr_plugin.models import load_checkpoint
@@ -34,18 +36,11 @@ HEADER = '''# The demo model's inference config (dumped by scripts/export_demo_m
 # A demo, not the official RealBasicVSR weights.
 '''
 
-#: What the inference config holds besides the generator (for MMagic's own inferencer too:
-#: ``mmagic_inference_demo.py --model-config <this file>``).
-TEST_PIPELINE = [
-    dict(type='GenerateSegmentIndices', interval_list=[1]),
-    dict(type='LoadImageFromFile', key='img', channel_order='rgb', imdecode_backend='pillow'),
-    dict(type='PackInputs')
-]
-INFERENCE_CFG = dict(max_seq_len='auto', overlap=4, tile='auto', tile_overlap=16)
-
-
 def inference_config(generator: dict) -> Config:
     """The self-contained inference config of a generator.
+
+    It is ``configs/realbasicvsr_x4_inference.py`` (usable by MMagic's own inferencer too:
+    ``mmagic_inference_demo.py --model-config <this file>``) with ``generator`` as its network.
 
     Args:
         generator: Generator config (``RealBasicVSRNet`` arguments with ``type``).
@@ -54,14 +49,27 @@ def inference_config(generator: dict) -> Config:
         Config: ``default_scope``, ``model``, ``test_pipeline``, ``demo_pipeline`` and
         ``inference_cfg``.
     """
-    return Config(dict(
-        default_scope='realbasicvsr_plugin',
-        model=dict(type='realbasicvsr_plugin.RealBasicVSR', generator=generator,
-                   pixel_loss=dict(type='L1Loss', loss_weight=1.0, reduction='mean'),
-                   is_use_ema=True,
-                   data_preprocessor=dict(type='DataPreprocessor', mean=[0., 0., 0.],
-                                          std=[255., 255., 255.])),
-        test_pipeline=TEST_PIPELINE, demo_pipeline=TEST_PIPELINE, inference_cfg=INFERENCE_CFG))
+    cfg = Config.fromfile(str(config_path('realbasicvsr_x4_inference.py')))
+    cfg.model.generator = generator
+    return cfg
+
+
+def write_inference_config(generator: dict, path: Path, header: str = '') -> None:
+    """Dump :func:`inference_config` with ``mmengine.Config`` to a Python file.
+
+    ``demo_pipeline`` is the same list as ``test_pipeline``; the file says so in its last line
+    (``demo_pipeline = test_pipeline``, as the inference config does) instead of a second copy.
+
+    Args:
+        generator: Generator config (``RealBasicVSRNet`` arguments with ``type``).
+        path: The ``.py`` file to write.
+        header: Comment lines put before the dump. Defaults to ''.
+    """
+    cfg = inference_config(generator).to_dict()
+    if cfg.pop('demo_pipeline') != cfg['test_pipeline']:
+        raise ValueError('the inference config has a demo_pipeline other than its test_pipeline')
+    Config(cfg).dump(str(path))
+    path.write_text(header + path.read_text() + 'demo_pipeline = test_pipeline\n')
 
 
 def max_fp16_change(net: torch.nn.Module, state: dict) -> float:
@@ -96,9 +104,8 @@ def export(args) -> None:
     weights = args.out / 'realbasicvsr_demo.pth'
     torch.save(dict(state_dict=half, meta=meta), weights)
     config = args.out / 'realbasicvsr_demo_config.py'
-    inference_config(generator).dump(str(config))
-    config.write_text(HEADER.format(checkpoint=args.checkpoint.name, config=args.config.name)
-                      + config.read_text())
+    write_inference_config(generator, config,
+                           HEADER.format(checkpoint=args.checkpoint.name, config=args.config.name))
     # the export loads strictly into the network its config builds
     net = build_generator(Config.fromfile(str(config)).model.generator)
     load_checkpoint(net, weights)

@@ -1,14 +1,11 @@
 """BRISQUE: the official model fetched at run time (download, SHA-256, cache) scores as released."""
-import functools
-import http.server
 import shutil
 import socket
-import threading
 
-import cv2
 import numpy as np
 import pytest
 
+from conftest import calibration_image, distorted
 from realbasicvsr_plugin.evaluation import (BRISQUE_MODEL, BRISQUE_RANGE, ChecksumError,
                                             LibSVMRegressor, ModelFileUnavailableError,
                                             UndefinedScoreError, brisque, brisque_model_files,
@@ -21,45 +18,11 @@ from realbasicvsr_plugin.evaluation.metrics.natural_scene_statistics import (
 OFFICIAL_BRISQUE = {'I03': 94.6421, 'I04': -0.1076}
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    requests = []
-
-    def log_message(self, *args):  # keep pytest output clean
-        pass
-
-    def do_GET(self):
-        type(self).requests.append(self.path)
-        super().do_GET()
-
-
-@pytest.fixture
-def serve():
-    """Serve a folder on 127.0.0.1 in a thread; yields a function folder -> base URL."""
-    servers = []
-
-    def start(folder):
-        handler = type('Handler', (_Handler, ), {'requests': []})
-        server = http.server.ThreadingHTTPServer(
-            ('127.0.0.1', 0), functools.partial(handler, directory=str(folder)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f'http://127.0.0.1:{server.server_address[1]}/', handler.requests
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture(autouse=True)
 def _no_user_config(monkeypatch, tmp_path):
     for var in ('REALBASICVSR_PLUGIN_BRISQUE_DIR', 'REALBASICVSR_PLUGIN_BRISQUE_URL'):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv('REALBASICVSR_PLUGIN_CACHE', str(tmp_path / 'cache'))
-
-
-def read(data_dir, name):
-    return cv2.imread(str(data_dir / 'calibration' / f'{name}.bmp'), cv2.IMREAD_COLOR)
 
 
 def test_downloads_verifies_and_caches_the_official_model(data_dir, serve, tmp_path):
@@ -82,7 +45,7 @@ BRISQUE_PRECISION = 0.003
 def test_matches_the_official_release(data_dir, serve, name):
     url, _ = serve(data_dir / 'brisque')
     model = load_brisque_model(base_url=url)
-    score = brisque(read(data_dir, name), 0, model=model)
+    score = brisque(calibration_image(name), 0, model=model)
     assert abs(score - OFFICIAL_BRISQUE[name]) <= BRISQUE_PRECISION
 
 
@@ -172,18 +135,13 @@ def model(data_dir):
 
 
 @pytest.mark.parametrize('distortion', ['blur', 'noise'])
-def test_distortion_raises_brisque(data_dir, model, distortion):
-    img = read(data_dir, 'I04')
-    if distortion == 'blur':
-        worse = cv2.GaussianBlur(img, (0, 0), 3)
-    else:
-        noise = np.random.default_rng(0).normal(0, 25, img.shape)
-        worse = np.clip(img + noise, 0, 255).astype(np.uint8)
-    assert brisque(worse, 0, model=model) > brisque(img, 0, model=model) + 10
+def test_distortion_raises_brisque(model, distortion):
+    img = calibration_image('I04')
+    assert brisque(distorted(img, distortion), 0, model=model) > brisque(img, 0, model=model) + 10
 
 
-def test_layouts_and_channel_orders_give_one_score(data_dir, model):
-    bgr = read(data_dir, 'I03')[:100, :150]
+def test_layouts_and_channel_orders_give_one_score(model):
+    bgr = calibration_image('I03')[:100, :150]
     ref = brisque(bgr, 0, model=model)
     assert brisque(bgr.transpose(2, 0, 1), 0, 'CHW', model=model) == ref
     assert brisque(bgr[..., ::-1].copy(), 0, channel_order='rgb', model=model) == ref
@@ -268,7 +226,7 @@ def test_flat_windows_keep_filter2s_residue(value, exactly_zero):
     assert (inner[0, 0] == 0) == exactly_zero  # as MATLAB: sometimes exact, mostly not
 
 
-def test_the_residue_decides_brisque_of_a_letterboxed_frame(data_dir, model, monkeypatch):
+def test_the_residue_decides_brisque_of_a_letterboxed_frame(model, monkeypatch):
     # Inside flat bars the paired products are residue squared: positive samples of the AGGD
     # fits, as in MATLAB. Dropping them (the old exact-zero rule) moved this score by points.
     import importlib
@@ -282,7 +240,7 @@ def test_the_residue_decides_brisque_of_a_letterboxed_frame(data_dir, model, mon
         mscn[maximum_filter(img, 7, mode='constant') == minimum_filter(img, 7, mode='constant')] = 0
         return mscn
 
-    img = read(data_dir, 'I04')
+    img = calibration_image('I04')
     scores = {}
     for level in (16, 0):
         boxed = img.copy()

@@ -21,15 +21,9 @@ from realbasicvsr_plugin.apis import InferenceError
 from realbasicvsr_plugin.apis.cli import main
 from realbasicvsr_plugin.apis.streaming_inferencer import StreamingInferencer
 from test_inference_utils import (TINY_CONFIG, moving_frames, probe, read_video, write_frames,
-                                  write_tiny_model, write_video)
+                                  write_video)
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope='module')
-def model(tmp_path_factory):
-    config, checkpoint, _ = write_tiny_model(tmp_path_factory.mktemp('model'))
-    return ['--config', str(config), '--checkpoint', str(checkpoint), '--no-progress']
 
 
 @pytest.fixture(scope='module')

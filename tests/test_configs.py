@@ -86,3 +86,74 @@ def test_inference_videolq_and_stage1_share_one_model_file():
     assert videolq.default_scope == runtime.default_scope
     assert videolq.custom_imports == runtime.custom_imports
     assert videolq.model.data_preprocessor.data_keys is None
+
+
+def _resolved(name: str) -> dict:
+    return Config.fromfile(str(CONFIGS / name)).to_dict()
+
+
+def test_the_demo_configs_train_on_the_papers_pipeline_with_64_pixel_patches():
+    paper = _resolved('realbasicvsr_stage1.py')['train_dataloader']['dataset']['pipeline']
+    kinds = [t['type'] for t in paper]
+    crop, copy, clip = kinds.index('FixedCrop'), kinds.index('CopyValues'), kinds.index('Clip')
+    assert paper[crop]['crop_size'] == (256, 256)
+    # the paper's steps, with a 64x64 GT crop and the whole degradation as one step to 16x16
+    expected = (paper[:crop] + [dict(paper[crop], crop_size=(64, 64))] + paper[crop + 1:copy + 1]
+                + [dict(type='RealBasicVSRDegradations', keys=['img'], target_size=(16, 16))]
+                + paper[clip:])
+    for name in ('realbasicvsr_demo.py', 'realbasicvsr_demo_stage2.py'):
+        cfg = _resolved(name)
+        assert cfg['train_dataloader']['dataset']['pipeline'] == expected, name
+        assert cfg['gt_patch_size'] == 64 and cfg['scale'] == 4
+
+
+_MISSING = object()
+
+
+def _changes(before: dict, after: dict, prefix: str = '') -> dict:
+    """What ``after`` changes in ``before``: ``{dotted key: new value}``, nested dicts opened."""
+    out = {}
+    for key in before.keys() | after.keys():
+        old, new = before.get(key, _MISSING), after.get(key, _MISSING)
+        if isinstance(old, dict) and isinstance(new, dict):
+            out.update(_changes(old, new, f'{prefix}{key}.'))
+        elif old != new:
+            out[f'{prefix}{key}'] = new
+    return out
+
+
+def test_the_demo_stage2_changes_its_stage1_as_the_papers_stage2_does_but_size_and_schedule():
+    s1, s2, d1, d2 = (_resolved(f'realbasicvsr_{name}.py')
+                      for name in ('stage1', 'stage2', 'demo', 'demo_stage2'))
+    paper, demo = _changes(s1, s2), _changes(d1, d2)
+    shared = {key for key in paper.keys() & demo.keys() if paper[key] == demo[key]}
+    # the stage-2 recipe: frozen cleaning module, GAN loss, sharpened GT, lrs, test theta 5
+    assert {'model.generator.is_fix_cleaning', 'model.gan_loss', 'model.is_use_sharpened_gt_in_gan',
+            'model.is_use_sharpened_gt_in_percep', 'optim_wrapper.generator.optimizer.lr',
+            'optim_wrapper.discriminator'} <= shared
+    assert s2['model']['generator']['is_fix_cleaning'] and s2['model']['gan_loss']['loss_weight'] \
+        == 5e-2 and s2['optim_wrapper']['generator']['optimizer']['lr'] == 5e-5
+    for stage1, stage2 in ((s1, s2), (d1, d2)):  # stage 1's hooks, theta 5 for testing
+        assert stage2['custom_hooks'] == [
+            dict(h, dynamic_refine_thres=5) if h['type'] == 'DynamicRefinementHook' else h
+            for h in stage1['custom_hooks']]
+    # what only the demo changes: its names, its stage-1 checkpoint, size and schedule
+    assert {key: demo[key] for key in demo.keys() - shared if key != 'custom_hooks'} == dict(
+        experiment_name='realbasicvsr_demo_stage2',
+        work_dir='./work_dirs/realbasicvsr_demo_stage2',
+        load_from='./work_dirs/realbasicvsr_demo/iter_600.pth',
+        max_iters=200,
+        **{'train_cfg.max_iters': 200,
+           'param_scheduler': None,
+           'default_hooks.checkpoint.interval': 25,
+           'model.discriminator': dict(s2['model']['discriminator'], mid_channels=32),
+           'model.perceptual_loss': None})  # no pretrained VGG offline (configs/... comment)
+    # what only the paper's stage 2 changes: batch size, perceptual loss, its names
+    assert set(paper.keys() - shared) == {
+        'experiment_name', 'work_dir', 'load_from', 'train_dataloader.batch_size',
+        'auto_scale_lr.base_batch_size', 'train_cfg.max_iters', 'model.discriminator',
+        'model.perceptual_loss', 'custom_hooks'}
+    # the demo keeps its own stage-1 settings: SPyNet's lr_mult, data, EMA decay
+    assert d2['optim_wrapper']['generator']['paramwise_cfg'] == \
+        d1['optim_wrapper']['generator']['paramwise_cfg']
+    assert d2['train_dataloader'] == d1['train_dataloader']

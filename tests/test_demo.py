@@ -1,4 +1,5 @@
 """The README's main job: scripts/demo.py restores a clip with the shipped demo model."""
+import itertools
 import subprocess
 import sys
 
@@ -99,10 +100,17 @@ def test_inference_config_is_dumped_by_mmengine_and_builds_the_generator(tmp_pat
     generator = dict(type='realbasicvsr_plugin.RealBasicVSRNet', dynamic_refine_thres=5.0,
                      **TINY_NET)
     path = tmp_path / 'cfg.py'
-    export.inference_config(generator).dump(str(path))
+    export.write_inference_config(generator, path)
     cfg = Config.fromfile(str(path))
     assert cfg.model.generator.to_dict() == generator
     assert cfg.inference_cfg.max_seq_len == 'auto'  # chosen from the memory budget
+    # everything else is the inference config's; its demo pipeline is its test pipeline, once
+    inference = Config.fromfile(str(REPO / 'configs' / 'realbasicvsr_x4_inference.py')).to_dict()
+    dumped = cfg.to_dict()
+    assert dict(dumped, model=None) == dict(inference, model=None)
+    assert dict(dumped['model'], generator=None) == dict(inference['model'], generator=None)
+    text = path.read_text()
+    assert text.count('LoadImageFromFile') == 1 and text.endswith('demo_pipeline = test_pipeline\n')
     net = build_generator(cfg.model.generator)
     assert net.dynamic_refine_thres == 5.0 and net.mid_channels == TINY_NET['mid_channels']
     # float16 storage of a small net changes its output by well under one level (one cleaning
@@ -111,6 +119,18 @@ def test_inference_config_is_dumped_by_mmengine_and_builds_the_generator(tmp_pat
     net = build_generator(cfg.model.generator)
     net.set_refinement(None)
     assert export.max_fp16_change(net, net.state_dict()) < 0.5
+
+
+def test_the_shipped_demo_config_is_what_the_exporter_writes(tmp_path):
+    export = load_script('export_demo_model')
+    from mmengine.config import Config
+    shipped = REPO / 'realbasicvsr_plugin' / 'weights' / 'realbasicvsr_demo_config.py'
+    lines = shipped.read_text().splitlines(keepends=True)
+    header = ''.join(itertools.takewhile(lambda line: line.startswith('#'), lines))
+    written = tmp_path / 'cfg.py'
+    export.write_inference_config(Config.fromfile(str(shipped)).model.generator.to_dict(),
+                                  written, header)
+    assert written.read_text() == shipped.read_text()
 
 
 def test_warm_start_writes_generator_and_ema_from_the_shipped_model(tmp_path):

@@ -13,11 +13,8 @@ Claims:
 Everything is served on loopback by the test (no real weights are downloaded).
 """
 import dataclasses
-import functools
 import hashlib
-import http.server
 import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -30,6 +27,7 @@ from realbasicvsr_plugin.apis.cli import main
 from realbasicvsr_plugin.apis.model_loading import PAPER_GENERATOR, build_generator
 from test_inference_utils import moving_frames, read_video, write_video
 
+
 def mmagic_configs() -> Path:
     import mmagic
 
@@ -37,30 +35,15 @@ def mmagic_configs() -> Path:
 
 
 @pytest.fixture
-def server(tmp_path, monkeypatch):
-    """A loopback HTTP server over a folder; yields (folder, base URL, request paths)."""
-    root = tmp_path / 'www'
-    root.mkdir()
-    requests = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):
-            requests.append(self.path)
-            super().do_GET()
-
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
-                                            functools.partial(Handler, directory=str(root)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f'http://127.0.0.1:{httpd.server_address[1]}/weights/'
-    (root / 'weights').mkdir()
+def server(serve, tmp_path, monkeypatch):
+    """A loopback server over a folder ``weights/``; yields (folder, base URL, request paths)."""
+    folder = tmp_path / 'www' / 'weights'
+    folder.mkdir(parents=True)
+    url, requests = serve(folder.parent)
+    base = f'{url}weights/'
     monkeypatch.setenv(zoo.BASE_URL_ENV, base)
     monkeypatch.setenv('REALBASICVSR_PLUGIN_CACHE', str(tmp_path / 'cache'))
-    yield root / 'weights', base, requests
-    httpd.shutdown()
-    httpd.server_close()
+    return folder, base, requests
 
 
 #: A toy architecture for the tests of download and caching (the paper's is tested once).
@@ -105,6 +88,17 @@ def rename_entry(monkeypatch, name: str, file_name: str, tiny: bool = True) -> N
     monkeypatch.setitem(zoo.OFFICIAL_MODELS, name, dataclasses.replace(entry, **changes))
 
 
+def serve_for_entry(monkeypatch, folder: Path, checkpoint: Path, name: str, stem: str,
+                    tiny: bool = True) -> str:
+    """Serve the checkpoint as ``<stem>-<sha256 prefix>.pth``, OpenMMLab's naming, and make it
+    the file of registry entry ``name``; returns the file name."""
+    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    file_name = f'{stem}-{digest[:8]}.pth'
+    serve_as(folder, checkpoint, file_name)
+    rename_entry(monkeypatch, name, file_name, tiny)
+    return file_name
+
+
 def same_weights(a, b) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
@@ -142,10 +136,8 @@ def test_downloaded_once_verified_cached_and_loaded_with_its_threshold(
     folder, base, requests = server
     checkpoint, expected = tiny_checkpoint
     for name, theta in (('realbasicvsr', 5.0), ('realbasicvsr_wogan', 1.5)):
-        digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
-        file_name = f'{name}_weights_20211104-{digest[:8]}.pth'
-        serve_as(folder, checkpoint, file_name)
-        rename_entry(monkeypatch, name, file_name)
+        file_name = serve_for_entry(monkeypatch, folder, checkpoint, name,
+                                    f'{name}_weights_20211104')
         net, cfg = load_model(model_name=name)
         assert cfg is None and net.dynamic_refine_thres == theta and net.max_passes == 3
         assert same_weights(net, expected)
@@ -173,10 +165,8 @@ def test_the_released_layout_loads_into_the_papers_architecture(server, paper_ch
                                                                 monkeypatch):
     folder, base, requests = server
     checkpoint, expected = paper_checkpoint
-    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
-    file_name = f'realbasicvsr_c64b20-{digest[:8]}.pth'
-    serve_as(folder, checkpoint, file_name)
-    rename_entry(monkeypatch, 'realbasicvsr', file_name, tiny=False)
+    serve_for_entry(monkeypatch, folder, checkpoint, 'realbasicvsr', 'realbasicvsr_c64b20',
+                    tiny=False)
     net, _ = load_model(model_name='realbasicvsr')  # strict: every key and shape must fit
     assert same_weights(net, expected) and net.dynamic_refine_thres == 5.0
     assert sum(p.numel() for p in net.parameters()) > 6_000_000  # the paper's 6.3 M
@@ -186,10 +176,7 @@ def test_a_damaged_cached_file_is_fetched_again(server, tiny_checkpoint, monkeyp
                                                 tmp_path):
     folder, base, requests = server
     checkpoint, expected = tiny_checkpoint
-    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
-    file_name = f'realbasicvsr_x-{digest[:8]}.pth'
-    serve_as(folder, checkpoint, file_name)
-    rename_entry(monkeypatch, 'realbasicvsr', file_name)
+    file_name = serve_for_entry(monkeypatch, folder, checkpoint, 'realbasicvsr', 'realbasicvsr_x')
     cached = tmp_path / 'cache' / 'checkpoints' / file_name
     cached.parent.mkdir(parents=True)
     cached.write_bytes(checkpoint.read_bytes()[:1000])  # e.g. a copy cut short
@@ -227,10 +214,7 @@ def test_model_by_name_on_the_command_line(server, tiny_checkpoint, monkeypatch,
                                            capsys):
     folder, base, requests = server
     checkpoint, _ = tiny_checkpoint
-    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
-    file_name = f'realbasicvsr_c64b20-{digest[:8]}.pth'
-    serve_as(folder, checkpoint, file_name)
-    rename_entry(monkeypatch, 'realbasicvsr', file_name)
+    serve_for_entry(monkeypatch, folder, checkpoint, 'realbasicvsr', 'realbasicvsr_c64b20')
     clip = write_video(tmp_path / 'clip.mp4', moving_frames(3, 16, 16))
     out = tmp_path / 'out.mp4'
     code = main([str(clip), str(out), '--model', 'realbasicvsr', '--no-progress'])

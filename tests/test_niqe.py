@@ -6,6 +6,7 @@ import torch
 from mmagic.datasets.transforms import MATLABLikeResize
 from mmagic.evaluation.metrics.niqe import niqe as mmagic_niqe
 
+from conftest import calibration_image, distorted
 from realbasicvsr_plugin.evaluation import UndefinedScoreError, niqe
 from realbasicvsr_plugin.evaluation.metrics.matlab_resize import matlab_imresize
 from realbasicvsr_plugin.evaluation.metrics.natural_scene_statistics import (
@@ -16,25 +17,19 @@ from realbasicvsr_plugin.evaluation.metrics.niqe import load_niqe_pristine_param
 OFFICIAL_NIQE = {'I03': 15.7536, 'I04': 3.6549}
 
 
-def read(data_dir, name):
-    img = cv2.imread(str(data_dir / 'calibration' / f'{name}.bmp'), cv2.IMREAD_COLOR)
-    assert img is not None
-    return img
-
-
 #: the precision claimed in README.md and docs/evaluation.md (I03: 0.0056, I04: 0.0000)
 NIQE_PRECISION = 0.006
 
 
 @pytest.mark.parametrize('name', sorted(OFFICIAL_NIQE))
-def test_matches_the_official_matlab_release(data_dir, name):
-    score = niqe(read(data_dir, name), crop_border=0)
+def test_matches_the_official_matlab_release(name):
+    score = niqe(calibration_image(name), crop_border=0)
     assert abs(score - OFFICIAL_NIQE[name]) <= NIQE_PRECISION
 
 
-def test_closer_to_the_release_than_mmagic_on_the_gray_image(data_dir):
+def test_closer_to_the_release_than_mmagic_on_the_gray_image():
     # MMagic converts with OpenCV's gray coefficients on a float32 image: 0.09 off on I03.
-    img = read(data_dir, 'I03')
+    img = calibration_image('I03')
     ours = abs(niqe(img, 0, convert_to='gray') - OFFICIAL_NIQE['I03'])
     theirs = abs(float(mmagic_niqe(img, 0, convert_to='gray')) - OFFICIAL_NIQE['I03'])
     assert ours <= NIQE_PRECISION < 0.09 < theirs
@@ -43,9 +38,9 @@ def test_closer_to_the_release_than_mmagic_on_the_gray_image(data_dir):
 @pytest.mark.parametrize('name,rows,cols', [('I04', slice(None), slice(None)),
                                             ('I03', slice(None), slice(None)),
                                             ('I04', slice(0, 192), slice(17, 401))])
-def test_agrees_with_mmagic_on_the_y_channel(data_dir, name, rows, cols):
+def test_agrees_with_mmagic_on_the_y_channel(name, rows, cols):
     # On Y both follow MATLAB's rgb2ycbcr and the release's algorithm (MMagic in float32).
-    img = np.ascontiguousarray(read(data_dir, name)[rows, cols])
+    img = np.ascontiguousarray(calibration_image(name)[rows, cols])
     assert niqe(img, 0, convert_to='y') == pytest.approx(
         float(mmagic_niqe(img, 0, convert_to='y')), abs=5e-3)
 
@@ -104,18 +99,13 @@ def test_resize_keeps_constant_images_constant():
 
 
 @pytest.mark.parametrize('distortion', ['blur', 'noise'])
-def test_distortion_raises_niqe(data_dir, distortion):
-    img = read(data_dir, 'I04')
-    if distortion == 'blur':
-        worse = cv2.GaussianBlur(img, (0, 0), 3)
-    else:
-        noise = np.random.default_rng(0).normal(0, 25, img.shape)
-        worse = np.clip(img + noise, 0, 255).astype(np.uint8)
-    assert niqe(worse, 0) > niqe(img, 0) + 1.0
+def test_distortion_raises_niqe(distortion):
+    img = calibration_image('I04')
+    assert niqe(distorted(img, distortion), 0) > niqe(img, 0) + 1.0
 
 
-def test_layouts_dtypes_and_channel_orders_give_one_score(data_dir):
-    bgr = read(data_dir, 'I04')[:192, :288]
+def test_layouts_dtypes_and_channel_orders_give_one_score():
+    bgr = calibration_image('I04')[:192, :288]
     ref = niqe(bgr, 0)
     assert niqe(bgr.transpose(2, 0, 1), 0, input_order='CHW') == ref
     assert niqe(bgr[..., ::-1].copy(), 0, channel_order='rgb') == ref
@@ -124,26 +114,26 @@ def test_layouts_dtypes_and_channel_orders_give_one_score(data_dir):
                 input_order='CHW') == ref
 
 
-def test_crop_border_scores_the_inner_image(data_dir):
-    img = read(data_dir, 'I04')
+def test_crop_border_scores_the_inner_image():
+    img = calibration_image('I04')
     assert niqe(img, crop_border=8) == niqe(img[8:-8, 8:-8], crop_border=0)
 
 
-def test_gray_input_is_its_own_luminance(data_dir):
-    gray = cv2.cvtColor(read(data_dir, 'I04'), cv2.COLOR_BGR2GRAY)
+def test_gray_input_is_its_own_luminance():
+    gray = cv2.cvtColor(calibration_image('I04'), cv2.COLOR_BGR2GRAY)
     score = niqe(gray, 0, input_order='HW')
     assert niqe(gray[..., None], 0) == score  # (h, w, 1)
     assert niqe(np.stack([gray] * 3, -1), 0) == pytest.approx(score, abs=1e-9)
 
 
-def test_rgba_drops_alpha(data_dir):
-    bgr = read(data_dir, 'I04')[:192, :192]
+def test_rgba_drops_alpha():
+    bgr = calibration_image('I04')[:192, :192]
     bgra = np.concatenate([bgr, np.full(bgr.shape[:2] + (1, ), 7, np.uint8)], axis=-1)
     assert niqe(bgra, 0) == niqe(bgr, 0)
 
 
-def test_flat_areas_are_scored_and_a_flat_image_is_undefined(data_dir):
-    img = read(data_dir, 'I04')[:192, :384].copy()
+def test_flat_areas_are_scored_and_a_flat_image_is_undefined():
+    img = calibration_image('I04')[:192, :384].copy()
     img[:96, :96] = 60  # one flat block: its statistics are NaN and left out, as in MATLAB
     assert np.isfinite(niqe(img, 0))
     with pytest.raises(UndefinedScoreError, match='undefined'):

@@ -14,16 +14,9 @@ from realbasicvsr_plugin.apis import InferenceError, super_resolve
 from realbasicvsr_plugin.apis.cli import main
 from realbasicvsr_plugin.apis.option_checks import FPS_RANGE
 from realbasicvsr_plugin.apis.streaming_inferencer import StreamingInferencer
-from test_inference_utils import (moving_frames, read_video, tiny_net, write_tiny_model,
-                                  write_video)
+from test_inference_utils import moving_frames, read_video, tiny_net, write_video
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope='module')
-def model(tmp_path_factory):
-    config, checkpoint, _ = write_tiny_model(tmp_path_factory.mktemp('model'))
-    return ['--config', str(config), '--checkpoint', str(checkpoint), '--no-progress']
 
 
 @pytest.fixture(scope='module')

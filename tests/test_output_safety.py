@@ -25,16 +25,9 @@ from realbasicvsr_plugin.apis.atomic_output import (AtomicOutput, OutputExistsEr
                                                     rename_no_replace)
 from realbasicvsr_plugin.apis.cli import main
 from realbasicvsr_plugin.apis.streaming_inferencer import StreamingInferencer
-from test_inference_utils import moving_frames, read_video, write_frames, write_tiny_model, \
-    write_video
+from test_inference_utils import moving_frames, read_video, write_frames, write_video
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope='module')
-def model(tmp_path_factory):
-    config, checkpoint, _ = write_tiny_model(tmp_path_factory.mktemp('model'))
-    return ['--config', str(config), '--checkpoint', str(checkpoint), '--no-progress']
 
 
 @pytest.fixture(scope='module')

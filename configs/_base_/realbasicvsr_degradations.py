@@ -100,11 +100,17 @@ degradations = [
         keys=['img']),
 ]
 
-train_pipeline = [
+# The steps around the degradations, in parts that a config with another patch size or another
+# degradation step takes over (configs/realbasicvsr_demo.py): load L/2 frames, crop the GT patch,
+# augment, mirror in time to L, unsharp-mask (the LQ `img` to degrade starts as the sharpened GT);
+# after the degradations, clip and pack.
+load_steps = [
     dict(type='GenerateSegmentIndices', interval_list=[1]),
     dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
     dict(type='SetValues', dictionary=dict(scale=scale)),
-    dict(type='FixedCrop', keys=['gt'], crop_size=(gt_patch_size, gt_patch_size)),
+]
+gt_crop = dict(type='FixedCrop', keys=['gt'], crop_size=(gt_patch_size, gt_patch_size))
+gt_steps = [
     dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='horizontal'),
     dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='vertical'),
     dict(type='RandomTransposeHW', keys=['gt'], transpose_ratio=0.5),
@@ -112,7 +118,10 @@ train_pipeline = [
     dict(type='MirrorSequence', keys=['gt']),
     dict(type='UnsharpMasking', keys=['gt'], kernel_size=51, sigma=0, weight=0.5, threshold=10),
     dict(type='CopyValues', src_keys=['gt_unsharp'], dst_keys=['img']),
-] + degradations + [
+]
+pack_steps = [
     dict(type='Clip', keys=['img']),
     dict(type='PackInputs'),
 ]
+
+train_pipeline = load_steps + [gt_crop] + gt_steps + degradations + pack_steps

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from realbasicvsr_plugin.apis.errors import InferenceError
-from realbasicvsr_plugin.models.realbasicvsr_net import check_refinement, clean_per_frame
+from realbasicvsr_plugin.models.realbasicvsr_net import apply_refinement, clean_per_frame
 
 from .dependencies import require
 from .onnx_export import FORMAT_VERSION, GRAPH_FILES, PREFIX, weights_fingerprint
@@ -228,13 +228,7 @@ class OnnxRuntimeNet(nn.Module):
     def set_refinement(self, dynamic_refine_thres: Optional[float],
                        max_passes: Optional[int] = None) -> None:
         """Set theta (0-255 scale, ``None`` for one pass) and optionally the pass limit."""
-        try:  # the network's own rule
-            check_refinement(dynamic_refine_thres, max_passes)
-        except ValueError as err:
-            raise ValueError(f'OnnxRuntimeNet: {err}') from None
-        if max_passes is not None:
-            self.max_passes = max_passes
-        self.dynamic_refine_thres = dynamic_refine_thres
+        apply_refinement(self, dynamic_refine_thres, max_passes)  # the network's own rule
 
     @property
     def provider_names(self) -> List[str]:

@@ -232,6 +232,29 @@ def check_refinement(dynamic_refine_thres: Optional[float],
         raise ValueError(f'max_passes must be an integer >= 1, got {max_passes!r}')
 
 
+def apply_refinement(net: object, dynamic_refine_thres: Optional[float],
+                     max_passes: Optional[int] = None) -> None:
+    """Check the refinement settings by :func:`check_refinement` and set them on a network.
+
+    The ``set_refinement`` of :class:`RealBasicVSRNet` and of the ONNX Runtime network.
+
+    Args:
+        net (object): Has ``dynamic_refine_thres`` and ``max_passes`` attributes.
+        dynamic_refine_thres (float | None): theta (0-255 scale), ``None`` for one pass.
+        max_passes (int | None): The pass limit; ``None`` keeps the network's.
+
+    Raises:
+        ValueError: A setting outside its rule, naming the network's class and the parameter.
+    """
+    try:
+        check_refinement(dynamic_refine_thres, max_passes)
+    except ValueError as err:
+        raise ValueError(f'{type(net).__name__}: {err}') from None
+    if max_passes is not None:
+        net.max_passes = max_passes
+    net.dynamic_refine_thres = dynamic_refine_thres
+
+
 def clean_per_frame(lqs: torch.Tensor, clean_once: Callable[[torch.Tensor], torch.Tensor],
                     dynamic_refine_thres: Optional[float], max_passes: int
                     ) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -375,13 +398,7 @@ class RealBasicVSRNet(BaseModule):
     def set_refinement(self, dynamic_refine_thres: Optional[float],
                        max_passes: Optional[int] = None) -> None:
         """Set theta (0-255 scale, ``None`` for one pass) and optionally the pass limit."""
-        try:
-            check_refinement(dynamic_refine_thres, max_passes)
-        except ValueError as err:
-            raise ValueError(f'RealBasicVSRNet: {err}') from None
-        if max_passes is not None:
-            self.max_passes = max_passes
-        self.dynamic_refine_thres = dynamic_refine_thres
+        apply_refinement(self, dynamic_refine_thres, max_passes)
 
     # ------------------------------------------------------------------ cleaning
     def _clean_once(self, frames: torch.Tensor) -> torch.Tensor:

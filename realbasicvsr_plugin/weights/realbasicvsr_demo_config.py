@@ -2,18 +2,8 @@
 # mmengine.Config) for iter_450.pth of configs/realbasicvsr_demo.py; see docs/demo_model.md.
 # A demo, not the official RealBasicVSR weights.
 default_scope = 'realbasicvsr_plugin'
-demo_pipeline = [
-    dict(interval_list=[
-        1,
-    ], type='GenerateSegmentIndices'),
-    dict(
-        channel_order='rgb',
-        imdecode_backend='pillow',
-        key='img',
-        type='LoadImageFromFile'),
-    dict(type='PackInputs'),
-]
-inference_cfg = dict(max_seq_len='auto', overlap=4, tile='auto', tile_overlap=16)
+inference_cfg = dict(
+    max_seq_len='auto', overlap=4, tile='auto', tile_overlap=16)
 model = dict(
     data_preprocessor=dict(
         mean=[
@@ -54,3 +44,4 @@ test_pipeline = [
         type='LoadImageFromFile'),
     dict(type='PackInputs'),
 ]
+demo_pipeline = test_pipeline

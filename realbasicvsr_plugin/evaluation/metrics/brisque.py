@@ -15,7 +15,7 @@ The model files are not shipped with the package: they are obtained at run time 
 :func:`brisque_model_files`) from a local folder, the cache, or a download, verified by SHA-256.
 """
 import os
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -49,18 +49,12 @@ _HELP = (
     f'pass model_dir=<folder> or set {BRISQUE_DIR_ENV}=<folder>, or point {BRISQUE_URL_ENV} at a '
     'URL folder that serves them, or copy them into the cache folder '
     '(~/.cache/realbasicvsr_plugin/brisque/, or $REALBASICVSR_PLUGIN_CACHE/brisque/).')
-BRISQUE_MODEL = ModelFile(
-    name='allmodel',
-    sha256='f95f47571d61a4c6cfcbdad92b37651c029880091b2b9fe6d7d523b1cfbb4dbe',
-    base_url=BRISQUE_BASE_URL,
-    group='brisque',
-    help=_HELP)
-BRISQUE_RANGE = ModelFile(
-    name='allrange',
-    sha256='d4a3fbb5fc4a2ec539e7afd5188b36155affe1b18ac3556c505a141d1cc1d62b',
-    base_url=BRISQUE_BASE_URL,
-    group='brisque',
-    help=_HELP)
+# the two files of the release: same download folder, cache group and help
+_release_file = partial(ModelFile, base_url=BRISQUE_BASE_URL, group='brisque', help=_HELP)
+BRISQUE_MODEL = _release_file(
+    'allmodel', sha256='f95f47571d61a4c6cfcbdad92b37651c029880091b2b9fe6d7d523b1cfbb4dbe')
+BRISQUE_RANGE = _release_file(
+    'allrange', sha256='d4a3fbb5fc4a2ec539e7afd5188b36155affe1b18ac3556c505a141d1cc1d62b')
 
 
 def brisque_model_files(model_dir: Optional[str] = None,
@@ -197,6 +191,7 @@ class BRISQUE(NoReferenceVideoMetric):
     """
 
     metric = 'BRISQUE'
+    score_image = staticmethod(brisque)
 
     def __init__(self,
                  model_dir: Optional[str] = None,
@@ -208,14 +203,6 @@ class BRISQUE(NoReferenceVideoMetric):
         self.regressor = load_brisque_model(
             model_dir, emulate_text_io=emulate_text_io, cache_dir=cache_dir, base_url=base_url)
 
-    def score_frame(self, frame: np.ndarray) -> float:
-        """BRISQUE of one frame.
-
-        Args:
-            frame (np.ndarray): One frame laid out as ``input_order``.
-
-        Returns:
-            float: The frame's BRISQUE.
-        """
-        return brisque(frame, self.crop_border, self.input_order, self.convert_to,
-                       self.channel_order, model=self.regressor)
+    def score_options(self) -> dict:
+        """The loaded model, for :func:`brisque`."""
+        return dict(model=self.regressor)

@@ -229,6 +229,7 @@ class NIQE(NoReferenceVideoMetric):
     """
 
     metric = 'NIQE'
+    score_image = staticmethod(niqe)
 
     def __init__(self,
                  block_size: int = NIQE_BLOCK_SIZE,
@@ -239,14 +240,6 @@ class NIQE(NoReferenceVideoMetric):
         self.params_path = params_path
         load_niqe_pristine_params(params_path)  # fail at build time, not after inference
 
-    def score_frame(self, frame: np.ndarray) -> float:
-        """NIQE of one frame.
-
-        Args:
-            frame (np.ndarray): One frame laid out as ``input_order``.
-
-        Returns:
-            float: The frame's NIQE.
-        """
-        return niqe(frame, self.crop_border, self.input_order, self.convert_to,
-                    self.channel_order, self.block_size, self.params_path)
+    def score_options(self) -> dict:
+        """The block size and the pristine parameters, for :func:`niqe`."""
+        return dict(block_size=self.block_size, params_path=self.params_path)

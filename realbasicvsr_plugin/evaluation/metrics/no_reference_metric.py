@@ -18,7 +18,7 @@ instead and the number of skipped frames is reported. A NaN is never averaged in
 import math
 import os.path as osp
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmagic.evaluation.metrics.base_sample_wise_metric import BaseSampleWiseMetric
@@ -98,7 +98,8 @@ def _get_field(sample: Any, key: str) -> Any:
 class NoReferenceVideoMetric(BaseSampleWiseMetric):
     """Per-frame no-reference metric averaged per video, then over the data set.
 
-    Subclasses set ``metric`` (the reported name) and implement :meth:`score_frame`.
+    Subclasses set ``metric`` (the reported name) and ``score_image`` (the metric of one image,
+    with the options of :meth:`score_options`), or implement :meth:`score_frame`.
 
     Args:
         pred_key (str): Key of the image to score. Defaults to 'pred_img'.
@@ -124,6 +125,9 @@ class NoReferenceVideoMetric(BaseSampleWiseMetric):
     """
 
     metric: Optional[str] = None
+    #: The metric of one image, ``score_image(img, crop_border, input_order, convert_to,
+    #: channel_order, **options)`` (e.g. ``staticmethod(niqe)``), that :meth:`score_frame` calls.
+    score_image: Optional[Callable[..., float]] = None
 
     def __init__(self,
                  pred_key: str = 'pred_img',
@@ -166,6 +170,14 @@ class NoReferenceVideoMetric(BaseSampleWiseMetric):
         self._clips = 0
 
     # ----------------------------------------------------------------------------------------
+    def score_options(self) -> Dict[str, Any]:
+        """Keyword arguments of :attr:`score_image` besides the layout and the conversion.
+
+        Returns:
+            dict: Empty here; a metric adds its own (e.g. its model).
+        """
+        return {}
+
     def score_frame(self, frame: np.ndarray) -> float:
         """Score one frame laid out as ``self.input_order``.
 
@@ -173,9 +185,14 @@ class NoReferenceVideoMetric(BaseSampleWiseMetric):
             frame (np.ndarray): One frame in [0, 255].
 
         Returns:
-            float: The frame's score.
+            float: ``score_image(frame, crop_border, input_order, convert_to, channel_order,
+            **score_options())`` with this metric's settings.
         """
-        raise NotImplementedError
+        if self.score_image is None:
+            raise NotImplementedError(f'{type(self).__name__} sets neither score_image nor '
+                                      'score_frame')
+        return self.score_image(frame, self.crop_border, self.input_order, self.convert_to,
+                                self.channel_order, **self.score_options())
 
     def process_image(self, gt, pred, mask) -> float:
         """MMagic's per-image hook; scores ``pred`` (kept for API compatibility)."""
