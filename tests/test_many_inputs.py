@@ -14,15 +14,8 @@ import pytest
 
 from realbasicvsr_plugin.apis import inference
 from realbasicvsr_plugin.apis.cli import main
-from test_inference_utils import (moving_frames, read_video, write_frames, write_tiny_model,
-                                  write_video)
+from test_inference_utils import moving_frames, read_video, write_frames, write_video
 from test_video_fidelity import gradient_frames, make_clip, patch_frames
-
-
-@pytest.fixture(scope='module')
-def model(tmp_path_factory):
-    config, checkpoint, _ = write_tiny_model(tmp_path_factory.mktemp('model'))
-    return ['--config', str(config), '--checkpoint', str(checkpoint), '--no-progress']
 
 
 @pytest.fixture
