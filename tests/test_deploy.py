@@ -191,6 +191,15 @@ def test_checkpoint_given_must_match_the_folder(tmp_path, demo_onnx, paper_net):
                       onnx=demo_onnx, checkpoint=str(ckpt))
 
 
+def test_a_model_object_with_the_onnxruntime_backend_is_refused(tmp_path, demo_onnx, demo_net):
+    write_frames(tmp_path / 'in', 2, 32, 32)
+    with pytest.raises(InferenceError, match='backend onnxruntime runs the graphs') as err:
+        super_resolve(tmp_path / 'in', tmp_path / 'out', backend='onnxruntime',
+                      onnx=demo_onnx, model=demo_net)
+    assert err.value.param == 'model'
+    assert not (tmp_path / 'out').exists()
+
+
 # ---------------------------------------------------------------------------------- bad folders
 def _fail_if_decoded(monkeypatch):
     import realbasicvsr_plugin.apis.inference as inference

@@ -195,6 +195,9 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
         check_resumable(output, kind)
     check_output_path(output, kind == 'frames', overwrite, inputs=[input])
     if backend == 'onnxruntime':  # the graphs are checked before any frame is decoded
+        if model is not None:
+            raise InferenceError('model is run by backend pytorch only; backend onnxruntime '
+                                 'runs the graphs of the onnx folder', param='model')
         from realbasicvsr_plugin.deploy.backend import deploy_model
         model, dev, precision = deploy_model(onnx, providers, precision, device, trt_cache,
                                              config, checkpoint, trust_checkpoint)
