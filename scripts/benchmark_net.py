@@ -8,10 +8,11 @@ For each input size: ms per frame and microseconds per LR pixel of
 * the plugin's net as built (``eval()``, ``torch.no_grad()``: the same call MMagic's inferencer
   and ``mim test`` make; NHWC weights by construction and the inference schedule),
 
-the speed-ups, the largest difference between the plugin's output and MMagic's (and, for scale,
-between MMagic's and MMagic's in ``channels_last``: the rounding of a layout change alone), and the convolution throughput
-reached (the plain network's convolution FLOPs, counted by ``torch.utils.flop_counter``, per
-second) against the CPU's measured peak (a 64->64 3x3 NHWC convolution on an in-cache map).
+the speed-ups, the largest difference between the plugin's output and MMagic's ("max|diff|"),
+between MMagic's and MMagic's in ``channels_last`` ("CL diff": the rounding of the layout change
+alone) and between the plugin's and MMagic's in ``channels_last`` ("diff CL"), and the
+convolution throughput reached (the plain network's convolution FLOPs, counted by
+``torch.utils.flop_counter``, per second) against the CPU's measured peak (a 64->64 3x3 NHWC convolution on an in-cache map).
 The three runs alternate, so background load hits them alike; best of ``--repeat`` each.
 Random weights: throughput does not depend on them.
 
@@ -119,7 +120,7 @@ def main(argv=None):
           f'measured conv peak (64->64 3x3 NHWC, 45x80 in cache): {peak:.0f} GFLOP/s')
     print(f'{"size":>9} {"dtype":5} {"MMagic":>9} {"MMagic CL":>9} {"plugin":>9}  '
           f'{"us/px":>6} {"vs MMagic":>9} {"vs CL":>6} {"max|diff|":>9} {"CL diff":>8} '
-          f'{"GFLOP/s":>8}')
+          f'{"diff CL":>8} {"GFLOP/s":>8}')
     for size in args.sizes:
         h, w = (int(v) for v in size.lower().split('x'))
         x = torch.rand(1, args.frames, 3, h, w, device=device)
@@ -153,12 +154,15 @@ def main(argv=None):
             t_cl = best[1] if len(best) == 3 else float('nan')
             diff = (outs[0] - outs[-1]).abs().max().item()
             # MMagic against itself in channels_last: the rounding a layout change alone gives
-            cl_diff = (outs[0] - outs[1]).abs().max().item() if len(outs) == 3 else float('nan')
+            # ... and the plugin against MMagic in channels_last
+            cl_diff, vs_cl_diff = [(outs[k] - outs[1]).abs().max().item() if len(outs) == 3
+                                   else float('nan') for k in (0, 2)]
             px = args.frames * h * w
             print(f'{size:>9} {name:5} {1e3 * t_mm / args.frames:8.0f}ms '
                   f'{1e3 * t_cl / args.frames:8.0f}ms {1e3 * t_pl / args.frames:8.0f}ms  '
                   f'{1e6 * t_pl / px:6.2f} {t_mm / t_pl:8.2f}x {t_cl / t_pl:5.2f}x '
-                  f'{diff:9.1e} {cl_diff:8.1e} {flops / t_pl / 1e9:8.0f}', flush=True)
+                  f'{diff:9.1e} {cl_diff:8.1e} {vs_cl_diff:8.1e} {flops / t_pl / 1e9:8.0f}',
+                  flush=True)
 
 
 if __name__ == '__main__':

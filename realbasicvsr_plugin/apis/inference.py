@@ -226,7 +226,8 @@ def super_resolve(input: Union[str, Path], output: Union[str, Path], *,
         else:
             cfg = load_config(config) if config is not None else None
         opts = _settings(cfg, dict(max_seq_len=max_seq_len, overlap=overlap, tile=tile,
-                                   tile_overlap=tile_overlap, dynamic_refine_thres=dynamic_refine_thres,
+                                   tile_overlap=tile_overlap,
+                                   dynamic_refine_thres=dynamic_refine_thres,
                                    max_passes=max_passes, codec=codec, crf=crf, bitrate=bitrate,
                                    pix_fmt=pix_fmt, fps=fps, max_memory=max_memory,
                                    scene_cuts=scene_cuts))
@@ -480,7 +481,8 @@ def _job_settings(job: _Job, model_fp: str, start: int, end: Optional[int], prec
                     str(getattr(model, 'max_passes', None))],
         options={k: None if v is None else str(v) for k, v in sorted(job.opts.items())},
         precision=precision, device=torch.device(device).type, audio=job.audio,
-        png_compression=job.png_compression, png_bit_depth=job.png_bit_depth, segments=[plan.chunk, plan.overlap, plan.periods])
+        png_compression=job.png_compression, png_bit_depth=job.png_bit_depth,
+        segments=[plan.chunk, plan.overlap, plan.periods])
 
 
 def _restore_in_segments(job: _Job, plan: SegmentPlan, settings: dict, resume: bool,
