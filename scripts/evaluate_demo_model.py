@@ -184,8 +184,9 @@ def parse_args(argv=None):
                    help='model config (default: the demo model shipped in the package)')
     p.add_argument('--checkpoint', default=None,
                    help='checkpoint (default: the demo model shipped in the package)')
-    p.add_argument('--refine-threshold', default=None,
-                   help="theta of Eq. 5 (0-255) or 'off'; default: the config's")
+    p.add_argument('--dynamic-refine-thres', '--refine-threshold', default=None,
+                   help="theta of Eq. 5 (0-255) or 'off'; default: the config's "
+                   "(--refine-threshold is an older name)")
     p.add_argument('--data', type=Path, default=None,
                    help='held-out clips (<data>/GT from make_demo_clips.py); skipped if not given')
     p.add_argument('--real-video', type=Path, action='append', default=[],
@@ -212,7 +213,8 @@ def print_table(title: str, rows: Dict[str, dict], keys: List[str]) -> None:
 def main(argv: Optional[list] = None) -> None:
     args = parse_args(argv)
     net, _ = load_model(args.config, args.checkpoint)
-    inferencer = StreamingInferencer(net, device='cpu', refine_threshold=args.refine_threshold)
+    inferencer = StreamingInferencer(net, device='cpu',
+                                      dynamic_refine_thres=args.dynamic_refine_thres)
     results = dict(config=args.config or 'shipped demo model',
                    checkpoint=args.checkpoint or 'shipped demo model')
     if args.data is not None:
