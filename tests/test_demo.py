@@ -92,6 +92,20 @@ def test_flat_colour_measure_reports_a_colour_shift():
     assert abs(result['max_error'] - 20) < 0.6
 
 
+def test_evaluation_script_runs_a_model_with_the_threshold_given(tmp_path):
+    import json
+
+    from test_inference_utils import write_tiny_model
+    evaluate = load_script('evaluate_demo_model')
+    config, checkpoint, _ = write_tiny_model(tmp_path / 'model')
+    out = tmp_path / 'scores.json'
+    evaluate.main(['--config', str(config), '--checkpoint', str(checkpoint),
+                   '--dynamic-refine-thres', 'off', '--no-speed', '--json', str(out)])
+    scores = json.loads(out.read_text())
+    assert sorted(scores['flat']['patches']) == sorted(evaluate.FLAT_COLOURS)
+    assert evaluate.parse_args(['--refine-threshold', '3']).dynamic_refine_thres == '3'
+
+
 def test_inference_config_is_dumped_by_mmengine_and_builds_the_generator(tmp_path):
     export = load_script('export_demo_model')
     from mmengine.config import Config
