@@ -23,6 +23,8 @@ def files(tmp_path_factory):
     torch.save({'state_dict': state, 'meta': {'args': argparse.Namespace(lr=1)}},
                root / 'needs_pickle.pth')
     (root / 'random.pth').write_bytes(os.urandom(4096))
+    # a pickle header with a protocol no Python has (random bytes that start with 0x80 are this)
+    (root / 'bad_protocol.pth').write_bytes(b'\x80\xc2' + os.urandom(4094))
     good = root / 'good.pth'
     torch.save({'state_dict': state}, good)
     (root / 'truncated.pth').write_bytes(good.read_bytes()[:len(good.read_bytes()) // 2])
@@ -32,7 +34,7 @@ def files(tmp_path_factory):
 
 def test_random_bytes_are_corrupt_not_unsafe_trusted_or_not(files):
     for trust in (False, True):
-        for name in ('random.pth', 'truncated.pth'):
+        for name in ('random.pth', 'bad_protocol.pth', 'truncated.pth'):
             with pytest.raises(CheckpointError) as info:
                 load_state_dict_file(files / name, trust_checkpoint=trust)
             assert not isinstance(info.value, UnsafeCheckpointError), info.value

@@ -213,8 +213,8 @@ def load_state_dict_file(path_or_url: Union[str, Path], sha256: Optional[str] = 
             '(weights-only) loader does not allow, since unpickling it could run arbitrary '
             'code; if you trust where the file comes from, pass trust_checkpoint=True') from None
     except (RuntimeError, EOFError, OSError, ValueError, AttributeError, ImportError) as err:
-        raise CheckpointError(f'cannot read checkpoint {path_or_url}: not a PyTorch checkpoint '
-                              f'or truncated ({type(err).__name__}: {err})') from None
+        raise CheckpointError(f'cannot read checkpoint {path_or_url}: corrupt, truncated or not '
+                              f'a PyTorch checkpoint ({type(err).__name__}: {err})') from None
     if not isinstance(obj, Mapping):
         raise CheckpointError(f'checkpoint {path_or_url} holds a {type(obj).__name__}, '
                               'not a state dict')
