@@ -2,7 +2,8 @@
 """Export a trained checkpoint of the demo configs as the package's demo model.
 
 Writes ``realbasicvsr_plugin/weights/realbasicvsr_demo.pth`` (the EMA generator's weights in
-float16, a few MB, with training metadata) and ``realbasicvsr_demo_config.py`` beside it (a
+float16, a few MB, with training metadata), ``SHA256SUMS`` (its checksum, which the loader
+verifies it by) and ``realbasicvsr_demo_config.py`` beside it (a
 self-contained inference config dumped by ``mmengine.Config``: the inference config
 ``configs/realbasicvsr_x4_inference.py`` with the generator as trained and the test-time theta
 ``--thres``). The export is loaded back strictly into the network its config builds, and float16
@@ -23,6 +24,7 @@ from mmengine.config import Config
 
 from realbasicvsr_plugin import config_path
 from realbasicvsr_plugin.apis import build_generator
+from realbasicvsr_plugin.apis.model_loading import SHIPPED_SUMS
 from realbasicvsr_plugin.cache import sha256_of
 from realbasicvsr_plugin.models import load_checkpoint
 from realbasicvsr_plugin.models.checkpoint import (extract_generator_state_dict,
@@ -106,11 +108,15 @@ def export(args) -> None:
     config = args.out / 'realbasicvsr_demo_config.py'
     write_inference_config(generator, config,
                            HEADER.format(checkpoint=args.checkpoint.name, config=args.config.name))
+    digest = sha256_of(weights)
+    # the list the loader verifies shipped checkpoints by (model_loading.SHIPPED_SUMS)
+    (args.out / SHIPPED_SUMS).write_text(f'{digest}  {weights.name}\n')
     # the export loads strictly into the network its config builds
     net = build_generator(Config.fromfile(str(config)).model.generator)
     load_checkpoint(net, weights)
     print(f'wrote {weights} ({weights.stat().st_size / 2**20:.1f} MiB, sha256 '
-          f'{sha256_of(weights)}) and {config}; {sum(v.numel() for v in half.values())} '
+          f'{digest}), {args.out / SHIPPED_SUMS} and {config}; '
+          f'{sum(v.numel() for v in half.values())} '
           f'parameters; float16 changes the output by at most {change:.3f} levels')
 
 

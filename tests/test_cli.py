@@ -183,6 +183,39 @@ def test_default_model_is_the_shipped_demo_model(media, tmp_path, capsys):
     assert len(read_video(tmp_path / 'out.mp4')) == 3
 
 
+def test_shipped_model_is_verified_by_its_sha256(media, tmp_path, capsys, monkeypatch):
+    """A damaged, replaced or unlisted demo model is refused before it is loaded."""
+    import shutil
+
+    from realbasicvsr_plugin.apis import model_loading
+    from realbasicvsr_plugin.cache import sha256_of
+    shipped = model_loading.weights_dir()
+    # the package's list names the shipped file with its real checksum
+    sums = (shipped / 'SHA256SUMS').read_text().split()
+    assert sums == [sha256_of(shipped / 'realbasicvsr_demo.pth'), 'realbasicvsr_demo.pth']
+    weights = tmp_path / 'weights'
+    shutil.copytree(shipped, weights)
+    monkeypatch.setattr(model_loading, 'weights_dir', lambda: weights)
+    out = tmp_path / 'out'
+    out.mkdir()
+    checkpoint = weights / 'realbasicvsr_demo.pth'
+    data = bytearray(checkpoint.read_bytes())
+    data[len(data) // 2] ^= 1  # one flipped bit in a weight: torch would load it silently
+    checkpoint.write_bytes(bytes(data))
+    code, err = run_cli([media['video'], out / 'x.mp4', '--no-progress'], capsys)
+    assert_one_line_error(code, err, str(checkpoint), 'damaged', sums[0], 'reinstall')
+    # named explicitly, the shipped file is checked too
+    code, err = run_cli([media['video'], out / 'x.mp4', '--checkpoint', checkpoint,
+                         '--config', weights / 'realbasicvsr_demo_config.py'], capsys)
+    assert_one_line_error(code, err, 'damaged')
+    (weights / 'SHA256SUMS').write_text('')
+    code, err = run_cli([media['video'], out / 'x.mp4'], capsys)
+    assert_one_line_error(code, err, 'lists no sha256', str(checkpoint), 'reinstall')
+    assert os.listdir(out) == []
+    # the same file elsewhere is the user's own and loads unchecked
+    model_loading.verify_shipped_checkpoint(shutil.copy(checkpoint, tmp_path / 'mine.pth'))
+
+
 def test_unknown_output_extension_and_multi_frame_image_output(media, model, tmp_path, capsys):
     code, err = run_cli([media['video'], tmp_path / 'out.xyz', *model], capsys)
     assert_one_line_error(code, err, '.xyz')

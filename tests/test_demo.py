@@ -147,6 +147,28 @@ def test_the_shipped_demo_config_is_what_the_exporter_writes(tmp_path):
     assert written.read_text() == shipped.read_text()
 
 
+def test_export_writes_weights_config_and_the_checksum_the_loader_verifies(tmp_path,
+                                                                            monkeypatch):
+    from test_inference_utils import write_tiny_model
+
+    from realbasicvsr_plugin.apis import load_model, model_loading
+    from realbasicvsr_plugin.cache import sha256_of
+    export = load_script('export_demo_model')
+    config, checkpoint, ema = write_tiny_model(tmp_path / 'train')
+    out = tmp_path / 'weights'
+    export.main([str(checkpoint), '--config', str(config), '--out', str(out), '--thres', '1e6'])
+    weights = out / 'realbasicvsr_demo.pth'
+    assert (out / 'SHA256SUMS').read_text() == f'{sha256_of(weights)}  realbasicvsr_demo.pth\n'
+    monkeypatch.setattr(model_loading, 'weights_dir', lambda: out)
+    net, cfg = load_model()  # the default model is now the export, verified and loaded
+    assert net.dynamic_refine_thres == 1e6  # (one cleaning pass: see the test above)
+    for key, value in ema.state_dict().items():  # the EMA weights, stored in float16
+        torch.testing.assert_close(net.state_dict()[key], value.half().float())
+    torch.save({'state_dict': {}}, weights)  # replaced after the export
+    with pytest.raises(model_loading.InferenceError, match='damaged or replaced'):
+        load_model()
+
+
 def test_warm_start_writes_generator_and_ema_from_the_shipped_model(tmp_path):
     export = load_script('export_demo_model')
     out = tmp_path / 'warm.pth'

@@ -26,6 +26,7 @@ def test_wheel_ships_the_configs_and_the_package(tmp_path):
                      # the main job's defaults: the demo model and the low-quality clip
                      'realbasicvsr_plugin/weights/realbasicvsr_demo.pth',
                      'realbasicvsr_plugin/weights/realbasicvsr_demo_config.py',
+                     'realbasicvsr_plugin/weights/SHA256SUMS',  # what the loader verifies by
                      'realbasicvsr_plugin/demo/coffee_lq.mp4',
                      # the command's entry point, outside the package (see its docstring)
                      'realbasicvsr_command.py'):

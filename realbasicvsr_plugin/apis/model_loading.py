@@ -17,6 +17,9 @@ from .errors import InferenceError
 #: File names of the demo model shipped in ``realbasicvsr_plugin/weights/``.
 DEMO_CONFIG = 'realbasicvsr_demo_config.py'
 DEMO_CHECKPOINT = 'realbasicvsr_demo.pth'
+#: The checksum list beside them (``sha256sum`` format, written by
+#: ``scripts/export_demo_model.py``): every checkpoint loaded from that folder is verified by it.
+SHIPPED_SUMS = 'SHA256SUMS'
 
 #: The paper's architecture, used when a checkpoint is given without a config, with the test
 #: threshold of dynamic refinement for the GAN-trained model (as the released weights are).
@@ -46,6 +49,66 @@ def default_model() -> Tuple[Path, Path]:
             f"'{checkpoint}'); give a checkpoint, or a released model by name",
             param='checkpoint')
     return config, checkpoint
+
+
+def shipped_sha256(checkpoint: Union[str, Path]) -> Optional[str]:
+    """The SHA-256 the package lists for a checkpoint in :func:`weights_dir`, or None elsewhere.
+
+    Args:
+        checkpoint (str | Path): A checkpoint path (or URL, which is never a shipped file).
+
+    Returns:
+        str | None: The expected hex digest, None when ``checkpoint`` is not in the folder.
+
+    Raises:
+        InferenceError: The checkpoint is in the folder but the package lists no checksum for
+            it (a broken or hand-altered install).
+    """
+    text = str(checkpoint)
+    if '://' in text:
+        return None
+    path = Path(text).expanduser().resolve()
+    folder = weights_dir()
+    if path.parent != folder.resolve():
+        return None
+    sums = folder / SHIPPED_SUMS
+    listed = {}
+    if sums.is_file():
+        for line in sums.read_text().splitlines():
+            digest, _, name = line.strip().partition('  ')
+            if name:
+                listed[name.lstrip('*')] = digest.lower()
+    if path.name not in listed:
+        raise InferenceError(f"the package lists no sha256 for '{path}' (in '{sums}'): the "
+                             'installation is incomplete; reinstall realbasicvsr_plugin',
+                             param='checkpoint')
+    return listed[path.name]
+
+
+def verify_shipped_checkpoint(checkpoint: Union[str, Path]) -> None:
+    """Check a checkpoint of :func:`weights_dir` against the package's ``SHA256SUMS``.
+
+    Any other checkpoint passes unchecked (a user's file, or a URL verified when it is
+    downloaded).
+
+    Args:
+        checkpoint (str | Path): A checkpoint path or URL.
+
+    Raises:
+        InferenceError: A shipped checkpoint whose content is not the one the package lists
+            (damaged, truncated or replaced).
+    """
+    from realbasicvsr_plugin.cache import sha256_of
+
+    expected = shipped_sha256(checkpoint)
+    if expected is None:
+        return
+    actual = sha256_of(checkpoint)
+    if actual != expected:
+        raise InferenceError(
+            f"the shipped model '{checkpoint}' is damaged or replaced: its sha256 is "
+            f'{actual}, the package lists {expected}; reinstall realbasicvsr_plugin',
+            param='checkpoint')
 
 
 def load_config(config):
@@ -143,7 +206,9 @@ def load_model(config=None, checkpoint: Optional[str] = None,
     With ``model_name`` a released model is used (:mod:`.official_models`: the paper's
     architecture with that model's test threshold, its weights downloaded once and verified).
     With neither ``config`` nor ``checkpoint`` the demo model (:func:`default_model`) is used;
-    with a checkpoint alone, the paper's architecture (:data:`PAPER_GENERATOR`).
+    with a checkpoint alone, the paper's architecture (:data:`PAPER_GENERATOR`). A checkpoint
+    shipped with the package is verified against its sha256 first
+    (:func:`verify_shipped_checkpoint`).
 
     Args:
         config (str | Path | Config | dict, optional): Plugin config.
@@ -180,6 +245,7 @@ def load_model(config=None, checkpoint: Optional[str] = None,
     source = str(checkpoint)
     if '://' not in source and not Path(source).is_file():
         raise InferenceError(f"checkpoint not found: '{source}'")
+    verify_shipped_checkpoint(source)
     cfg = load_config(config) if config is not None else None
     net = build_generator(generator_config(cfg) if cfg is not None else generator)
     if cfg is not None:
