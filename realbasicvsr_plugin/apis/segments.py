@@ -333,7 +333,7 @@ class WorkFolder:
             last (bool): Whether it reaches the end of the input.
             first_pts (int, optional): Source timestamp of its first frame.
             notes (list[str], optional): What its encoding could not keep.
-        
+
         Returns:
             SegmentRecord: The record.
         """
