@@ -208,12 +208,14 @@ TINY_TEST = dict(mid_channels=8, num_propagation_blocks=1, num_cleaning_blocks=1
 
 
 @pytest.fixture
-def videolq_three(tmp_path, data_dir):
+def videolq_three(tmp_path):
     """Three videos of 2, 3 and 4 frames (48x72) cut from the calibration images."""
     import cv2
+
+    from conftest import calibration_image
     root = tmp_path / 'VideoLQ'
     for v, (name, count) in enumerate((('I04', 2), ('I03', 3), ('I04', 4))):
-        img = cv2.imread(str(data_dir / 'calibration' / f'{name}.bmp'))
+        img = calibration_image(name)
         folder = root / f'{v:03d}'
         folder.mkdir(parents=True)
         for i in range(count):

@@ -6,6 +6,8 @@ import torch
 from mmagic.evaluation import Evaluator
 from mmagic.structures import DataSample
 
+from conftest import calibration_image
+
 from realbasicvsr_plugin.evaluation import (BRISQUE, NIQE, MetricUnavailableError,
                                             UndefinedScoreError, brisque, load_brisque_model,
                                             niqe, perceptual_index, select_frames)
@@ -18,11 +20,11 @@ def _brisque_model_from_test_data(monkeypatch, data_dir):
 
 
 @pytest.fixture
-def frames(data_dir):
+def frames():
     """Five different 192x288 BGR frames cut from the calibration images."""
     out = []
     for name in ('I04', 'I03'):
-        img = cv2.imread(str(data_dir / 'calibration' / f'{name}.bmp'))
+        img = calibration_image(name)
         out += [img[0:192, 0:288], img[192:384, 96:384], img[100:292, 200:488]]
     return [np.ascontiguousarray(f) for f in out[:5]]
 

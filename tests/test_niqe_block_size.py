@@ -1,16 +1,14 @@
 """NIQE's block size is used, by the function and by the metric class."""
-import cv2
 import pytest
 
+from conftest import calibration_image
 from realbasicvsr_plugin.evaluation import niqe
 from realbasicvsr_plugin.evaluation.metrics.niqe import NIQE
 
 
 @pytest.fixture
-def image(data_dir):
-    img = cv2.imread(str(data_dir / 'calibration' / 'I04.bmp'), cv2.IMREAD_COLOR)
-    assert img is not None
-    return img[:288, :384]
+def image():
+    return calibration_image('I04')[:288, :384]
 
 
 def test_another_block_size_gives_another_score(image):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import calibration_image
 from realbasicvsr_plugin.evaluation import (PAPER_PROTOCOL, RELEASE_PROTOCOL, bicubic_upscale,
                                             brisque, detail_box, load_brisque_model, niqe,
                                             resolve_protocol, select_frames, side_by_side)
@@ -34,11 +35,11 @@ def _brisque_model_from_test_data(monkeypatch, data_dir):
 
 
 @pytest.fixture
-def videolq(tmp_path, data_dir):
+def videolq(tmp_path):
     """Two tiny videos (3 and 2 frames of 48x72) cut from the calibration images."""
     root = tmp_path / 'VideoLQ'
     for v, (name, count) in enumerate((('I04', 3), ('I03', 2))):
-        img = cv2.imread(str(data_dir / 'calibration' / f'{name}.bmp'))
+        img = calibration_image(name)
         folder = root / f'{v:03d}'
         folder.mkdir(parents=True)
         for i in range(count):
@@ -227,10 +228,10 @@ def test_a_too_small_output_is_named(videolq, tmp_path, capsys):
 
 
 @pytest.fixture
-def nine_frames(tmp_path, data_dir):
+def nine_frames(tmp_path):
     """One video of 9 small frames (28x52: x4 outputs hold two 96x96 blocks after a 4-pixel
     shave)."""
-    img = cv2.imread(str(data_dir / 'calibration' / 'I04.bmp'))
+    img = calibration_image('I04')
     folder = tmp_path / 'VideoLQ9' / '000'
     folder.mkdir(parents=True)
     for i in range(9):
