@@ -1,8 +1,5 @@
 """One loader for MMagic's released layout, bare state dicts and the plugin's own; safe unpickling."""
-import functools
 import hashlib
-import http.server
-import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -98,22 +95,12 @@ def test_missing_and_truncated_files(tmp_path):
 
 
 @pytest.fixture
-def served(tmp_path):
-    """A loopback HTTP server over a folder; yields (folder, base_url, request_log)."""
+def served(tmp_path, serve):
+    """conftest's loopback server over a fresh folder; yields (folder, base_url, request_log)."""
     root = tmp_path / 'www'
     root.mkdir()
-    log = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            log.append(self.path)
-
-    server = http.server.ThreadingHTTPServer(
-        ('127.0.0.1', 0), functools.partial(Handler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f'http://127.0.0.1:{server.server_address[1]}', log
-    server.shutdown()
+    base, log = serve(root)
+    return root, base.rstrip('/'), log
 
 
 def test_url_is_downloaded_once_verified_and_cached(served, tmp_path, monkeypatch):
