@@ -89,12 +89,14 @@ def make_clip(path: Path, frames: np.ndarray, codec: str = 'libx264', pix_fmt: s
               subtitle_language: str = 'eng', audio_layout: Optional[str] = None,
               audio_codec: str = 'aac', audio_start_ms: int = 0, crf: int = 0,
               attachment: Optional[bytes] = None,
-              audio_languages: Sequence[Optional[str]] = (None,)) -> Path:
+              audio_languages: Sequence[Optional[str]] = (None,),
+              chapters: Sequence[Tuple[int, int, str]] = ()) -> Path:
     """Encode RGB frames (uint8 or uint16) with the given tags, timing and streams.
 
     The YUV samples are made with ``encode_matrix`` (swscale's name) and the range; the tags
     written are ``matrix``/``primaries``/``transfer``/``full_range`` (None leaves one out).
     With ``audio_layout``, one audio stream per entry of ``audio_languages`` (tagged with it).
+    ``chapters``: ``(start ms, end ms, title)`` each.
     """
     t, h, w, _ = frames.shape
     container = av.open(str(path), 'w')
@@ -165,6 +167,10 @@ def make_clip(path: Path, frames: np.ndarray, codec: str = 'libx264', pix_fmt: s
             container.mux(packet)
         for packet in audio.encode(None):
             container.mux(packet)
+    if chapters:
+        container.set_chapters([dict(id=i + 1, start=a, end=b, time_base=Fraction(1, 1000),
+                                     metadata={'title': title})
+                                for i, (a, b, title) in enumerate(chapters)])
     container.close()
     return path
 
@@ -482,6 +488,36 @@ def test_rotation_metadata_and_subtitles_are_carried(ext, upsampler, tmp_path):
         texts = [(bytes(p), p.pts * p.time_base) for p in container.demux(sub) if p.size > 2]
         assert len(texts) == 1 and b'Bonjour' in texts[0][0]
         assert float(texts[0][1]) == pytest.approx(0.04, abs=1e-3)
+
+
+def chapters_ms(path: Path) -> List[Tuple[int, int, str]]:
+    """A file's chapters as ``(start ms, end ms, title)``."""
+    with av.open(str(path)) as container:
+        return [(round(float(c['start'] * c['time_base']) * 1000),
+                 round(float(c['end'] * c['time_base']) * 1000), c['metadata'].get('title'))
+                for c in container.chapters()]
+
+
+#: Chapters of a 10-frame clip at 25 fps (0.4 s).
+CHAPTERS = [(0, 120, 'opening'), (120, 280, 'middle'), (280, 400, 'closing')]
+
+
+@pytest.mark.parametrize('ext', ['.mkv', '.mp4'])
+def test_chapters_are_carried_by_whole_ranged_and_segmented_runs(ext, upsampler, tmp_path):
+    clip = make_clip(tmp_path / f'in{ext}', patch_frames(10), chapters=CHAPTERS)
+    assert chapters_ms(clip) == CHAPTERS
+    whole = super_resolve(clip, tmp_path / f'whole{ext}', model=upsampler, device='cpu')
+    assert whole.warnings == [] and chapters_ms(tmp_path / f'whole{ext}') == CHAPTERS
+    # a long job written in closed segments (joined at the end) keeps them too
+    super_resolve(clip, tmp_path / f'parts{ext}', model=upsampler, device='cpu',
+                  segment_frames=3, max_seq_len=4, overlap=1)
+    assert chapters_ms(tmp_path / f'parts{ext}') == CHAPTERS
+    # frames 4-7 (0.16-0.32 s): moved to time 0, cut to the range, the opening dropped
+    for name, segments in (('range', 0), ('range_parts', 2)):
+        super_resolve(clip, tmp_path / f'{name}{ext}', model=upsampler, device='cpu', start=4,
+                      end=8, segment_frames=segments, max_seq_len=4, overlap=1)
+        assert chapters_ms(tmp_path / f'{name}{ext}') == [(0, 120, 'middle'),
+                                                          (120, 160, 'closing')], name
 
 
 def test_attachments_go_into_matroska_and_are_reported_elsewhere(upsampler, tmp_path):

@@ -343,14 +343,23 @@ class SourceCarrier:
         self.start_time = seconds
         for copier in self._copiers:
             copier.start = seconds
+
+    def _write_chapters(self, end: Optional[float]) -> None:
+        """Give the output the source's chapters within [start, ``end``), moved to its time 0.
+
+        Set once, when the output ends: every muxer (Matroska, MP4, MOV) writes chapters that
+        are set after its header in its trailer, and ignores a later change of those it wrote
+        in the header, so the end of a frame range must be known first.
+        """
         chapters = []
         for chapter in self.source.chapters:
             tb = chapter['time_base']
-            shift = int(round(seconds / tb))
-            end = chapter['end'] - shift
-            if end <= 0:
-                continue
-            chapters.append(dict(chapter, start=max(0, chapter['start'] - shift), end=end))
+            shift = int(round((self.start_time or 0.0) / tb))
+            stop = chapter['end'] if end is None else min(chapter['end'], int(round(end / tb)))
+            if stop - shift <= 0 or stop <= chapter['start']:
+                continue  # wholly before the start or after the end of the range
+            chapters.append(dict(chapter, start=max(0, chapter['start'] - shift),
+                                 end=stop - shift))
         if chapters:
             self._output.set_chapters(chapters)
 
@@ -367,13 +376,14 @@ class SourceCarrier:
         """Mux the rest of the carried streams and flush their encoders.
 
         Args:
-            end (float, optional): Source time from which audio and subtitles are dropped (the
-                end of a frame range); ``None`` keeps them to their end.
+            end (float, optional): Source time from which audio, subtitles and chapters are
+                dropped (the end of a frame range); ``None`` keeps them to their end.
         """
         for copier in self._copiers:
             if end is not None:
                 copier.end = end
             copier.finish()
+        self._write_chapters(end)
 
     def close(self) -> None:
         """Close the source demuxers (an abandoned output)."""

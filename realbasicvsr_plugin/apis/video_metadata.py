@@ -64,6 +64,10 @@ _MATRIX_DEFAULTS = {1: (1, 1), 4: (4, 4), 5: (5, 6), 6: (6, 6), 7: (7, 7), 9: (9
 # the matrix that goes with tagged primaries when the matrix is not tagged
 _PRIMARIES_MATRIX = {1: 1, 4: 4, 5: 5, 6: 6, 7: 7, 9: 9}
 
+#: FFmpeg's ``AVDISCARD_ALL``: the demuxer gives no packet of such a stream (MP4's chapter text
+#: track is read as the container's chapters and marked so).
+AVDISCARD_ALL = 48
+
 #: Frame side data that the writer does not carry over (reported when the source has it).
 UNCARRIED_SIDE_DATA = {
     SideDataType.MASTERING_DISPLAY_METADATA: 'HDR mastering-display metadata',
@@ -416,6 +420,8 @@ def probe_video(container, stream, first_frame=None) -> VideoProperties:
     for other in others:
         if other.type in ('audio', 'subtitle', 'attachment'):
             continue
+        if int(getattr(other, 'discard', 0) or 0) >= AVDISCARD_ALL:
+            continue  # one the demuxer has read into something else (MP4's chapter track)
         name = other.codec_context.name if other.codec_context is not None else other.type
         uncarried.append(f'{other.type} stream #{other.index} ({name})')
     try:
