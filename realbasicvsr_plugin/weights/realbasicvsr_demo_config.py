@@ -1,5 +1,5 @@
 # The demo model's inference config (dumped by scripts/export_demo_model.py with
-# mmengine.Config) for iter_700.pth of configs/realbasicvsr_demo.py; see docs/demo_model.md.
+# mmengine.Config) for iter_300.pth of configs/realbasicvsr_demo_stage2.py; see docs/demo_model.md.
 # A demo, not the official RealBasicVSR weights.
 default_scope = 'realbasicvsr_plugin'
 inference_cfg = dict(
