@@ -98,17 +98,18 @@ def verify_shipped_checkpoint(checkpoint: Union[str, Path]) -> None:
         InferenceError: A shipped checkpoint whose content is not the one the package lists
             (damaged, truncated or replaced).
     """
-    from realbasicvsr_plugin.cache import sha256_of
+    from realbasicvsr_plugin.cache import ChecksumError, check_file_hash
 
     expected = shipped_sha256(checkpoint)
     if expected is None:
         return
-    actual = sha256_of(checkpoint)
-    if actual != expected:
+    try:
+        check_file_hash(checkpoint, expected)
+    except ChecksumError as err:
         raise InferenceError(
             f"the shipped model '{checkpoint}' is damaged or replaced: its sha256 is "
-            f'{actual}, the package lists {expected}; reinstall realbasicvsr_plugin',
-            param='checkpoint')
+            f'{err.actual}, the package lists {expected}; reinstall realbasicvsr_plugin',
+            param='checkpoint') from None
 
 
 def load_config(config):
