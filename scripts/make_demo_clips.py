@@ -15,13 +15,15 @@ into ``--sources`` (nothing is installed). Large photographs are first reduced w
 interpolation so that the short side is at most ``MAX_SHORT_SIDE`` pixels (which also removes
 their JPEG artefacts, and gives the detail density of a video frame). Every other clip of a colour
 image has its colour channels permuted, so that the model sees every hue at every saturation.
-The images are split by name: the demo model never sees the held-out images in training.
+The images are split by name: the demo model never sees the held-out images in training. The
+validation clips are new camera moves over the *training* images (one per image, colours kept):
+test-time settings such as theta are chosen on them, never on the held-out clips.
 
-    python scripts/make_demo_clips.py --out data/demo            # train/ and heldout/GT/
-    python scripts/make_demo_clips.py --out data/demo --heldout-only
+    python scripts/make_demo_clips.py --out data/demo   # train/, validation/GT/, heldout/GT/
+    python scripts/make_demo_clips.py --out data/demo --heldout-only   # no train/
 
-Layout (``BasicFramesDataset``, depth 1): ``<out>/train/<clip>/00000000.png`` and
-``<out>/heldout/GT/<clip>/00000000.png``.
+Layout (``BasicFramesDataset``, depth 1): ``<out>/train/<clip>/00000000.png``,
+``<out>/validation/GT/<clip>/00000000.png`` and ``<out>/heldout/GT/<clip>/00000000.png``.
 """
 import argparse
 import subprocess
@@ -253,7 +255,9 @@ def parse_args(argv=None):
     p.add_argument('--heldout-clips-per-image', type=int, default=2)
     p.add_argument('--heldout-frames', type=int, default=12)
     p.add_argument('--heldout-size', type=int, nargs=2, default=(192, 256), metavar=('H', 'W'))
-    p.add_argument('--heldout-only', action='store_true')
+    p.add_argument('--validation-clips-per-image', type=int, default=1,
+                   help='validation clips per training image (same frames and size as held-out)')
+    p.add_argument('--heldout-only', action='store_true', help='skip the training clips')
     p.add_argument('--sources', type=Path, default=DEFAULT_SOURCES,
                    help='where the Debian wallpaper packages are fetched and unpacked')
     p.add_argument('--seed', type=int, default=2022)
@@ -272,6 +276,10 @@ def main(argv=None):
         n = write_clips(TRAIN_IMAGES, args.out / 'train', args.train_clips_per_image,
                         args.train_frames, tuple(args.train_size), args.seed, args.sources)
         print(f'{n} training clips in {args.out / "train"}')
+    n = write_clips(TRAIN_IMAGES, args.out / 'validation' / 'GT', args.validation_clips_per_image,
+                    args.heldout_frames, tuple(args.heldout_size), args.seed + 2,
+                    args.sources, permute_colours=False)
+    print(f'{n} validation clips in {args.out / "validation" / "GT"}')
     n = write_clips(HELDOUT_IMAGES, args.out / 'heldout' / 'GT', args.heldout_clips_per_image,
                     args.heldout_frames, tuple(args.heldout_size), args.seed + 1,
                     args.sources, permute_colours=False)

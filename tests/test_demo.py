@@ -106,6 +106,43 @@ def test_evaluation_script_runs_a_model_with_the_threshold_given(tmp_path):
     assert evaluate.parse_args(['--refine-threshold', '3']).dynamic_refine_thres == '3'
 
 
+def test_theta_is_the_smallest_within_a_hundredth_of_a_db_of_the_best():
+    evaluate = load_script('evaluate_demo_model')
+    # what the 2026-12-02 demo candidate gave on the validation clips: extra passes only cost
+    assert evaluate.pick_theta({'1.5': 28.23, '5': 30.60, '10': 30.639, 'off': 30.639}) == '10'
+    assert evaluate.pick_theta({'5': 30.70, '10': 30.60, 'off': 30.50}) == '5'
+    assert evaluate.pick_theta({'5': 30.0, '20': 30.2, 'off': 30.5}) == 'off'
+    assert evaluate.pick_theta({'7': 30.495, '3': 30.2, 'off': 30.5}) == '7'
+
+
+def test_evaluation_chooses_theta_on_the_validation_clips_and_uses_it(tmp_path):
+    import json
+
+    from test_inference_utils import write_tiny_model
+    evaluate = load_script('evaluate_demo_model')
+    config, checkpoint, _ = write_tiny_model(tmp_path / 'model')
+    rng = np.random.default_rng(0)
+    for clip in ('a_00', 'b_00'):
+        (tmp_path / 'val' / 'GT' / clip).mkdir(parents=True)
+        for i in range(3):
+            cv2.imwrite(str(tmp_path / 'val' / 'GT' / clip / f'{i:08d}.png'),
+                        smooth_frame(rng, 32, 48, shift=i))
+    common = ['--config', str(config), '--checkpoint', str(checkpoint), '--no-flat',
+              '--no-speed', '--validation', str(tmp_path / 'val'), '--thetas', '0', '2', 'off']
+    out = tmp_path / 'scores.json'
+    evaluate.main(common + ['--json', str(out)])
+    scores = json.loads(out.read_text())
+    theta, used = scores['theta'], scores['theta_used']
+    assert list(theta['psnr']) == ['0', '2', 'off'] and theta['clips'] == 2
+    assert len(set(theta['psnr'].values())) > 1  # theta 0: three cleaning passes, 'off': one
+    assert theta['chosen'] == evaluate.pick_theta(theta['psnr']) == used
+    assert len(list((tmp_path / 'val' / 'LQ' / 'a_00').glob('*.png'))) == 3  # kept for reruns
+    evaluate.main(common + ['--dynamic-refine-thres', '2', '--json', str(out)])
+    assert json.loads(out.read_text())['theta_used'] == '2'  # a theta given on the command wins
+    with pytest.raises(SystemExit, match="--thetas: 'x' is not a number"):
+        evaluate.main(common + ['--thetas', '5', 'x'])
+
+
 def test_inference_config_is_dumped_by_mmengine_and_builds_the_generator(tmp_path):
     export = load_script('export_demo_model')
     from mmengine.config import Config
