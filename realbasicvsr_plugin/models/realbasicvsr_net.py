@@ -428,6 +428,23 @@ class RealBasicVSRNet(BaseModule):
             return clean_per_frame(lqs, self._clean_once, self.dynamic_refine_thres,
                                    self.max_passes)
 
+    def clean_once(self, lqs: torch.Tensor) -> torch.Tensor:
+        """One cleaning pass on every frame, ``x + C(x)``, whatever theta is set.
+
+        The training editor's repeated-cleaning loss runs it on frames the network has already
+        cleaned. Without autograd when the cleaning module is frozen.
+
+        Args:
+            lqs (Tensor): (n, t, c, h, w).
+
+        Returns:
+            Tensor: (n, t, c, h, w).
+        """
+        n, t, c, h, w = lqs.shape
+        frames = lqs.reshape(n * t, c, h, w)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.is_fix_cleaning):
+            return (frames + self._clean_once(frames)).view(n, t, c, h, w)
+
     # ------------------------------------------------------------------ forward
     def _check_input(self, lqs: torch.Tensor) -> None:
         if not isinstance(lqs, torch.Tensor):
