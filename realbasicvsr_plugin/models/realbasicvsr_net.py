@@ -440,10 +440,8 @@ class RealBasicVSRNet(BaseModule):
         Returns:
             Tensor: (n, t, c, h, w).
         """
-        n, t, c, h, w = lqs.shape
-        frames = lqs.reshape(n * t, c, h, w)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.is_fix_cleaning):
-            return (frames + self._clean_once(frames)).view(n, t, c, h, w)
+            return clean_per_frame(lqs, self._clean_once, None, 1)[0]
 
     # ------------------------------------------------------------------ forward
     def _check_input(self, lqs: torch.Tensor) -> None:
