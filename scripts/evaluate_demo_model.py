@@ -42,7 +42,8 @@ from mmagic.evaluation.metrics.psnr import psnr
 from mmagic.evaluation.metrics.ssim import ssim
 
 from realbasicvsr_plugin.apis import StreamingInferencer, load_model, to_uint8
-from realbasicvsr_plugin.evaluation import brisque, niqe
+from realbasicvsr_plugin.evaluation import (ChecksumError, ModelFileUnavailableError, brisque,
+                                            load_brisque_model, niqe)
 
 #: RGB colours of the flat patches.
 FLAT_COLOURS = {'red': (255, 0, 0), 'green': (0, 255, 0), 'blue': (0, 0, 255),
@@ -257,8 +258,18 @@ def print_table(title: str, rows: Dict[str, dict], keys: List[str]) -> None:
             print(f'| {name} | {m} | ' + ' | '.join(f'{r[m][k]:.3f}' for k in keys) + ' |')
 
 
+def check_brisque_model() -> None:
+    """Stop with one line before any scoring when BRISQUE's model files cannot be had."""
+    try:
+        load_brisque_model()
+    except (ModelFileUnavailableError, ChecksumError) as err:
+        raise SystemExit(f'error: --data and --real-video score BRISQUE: {err}') from None
+
+
 def main(argv: Optional[list] = None) -> None:
     args = parse_args(argv)
+    if args.data is not None or args.real_video:
+        check_brisque_model()
     net, _ = load_model(args.config, args.checkpoint)
     results = dict(config=args.config or 'shipped demo model',
                    checkpoint=args.checkpoint or 'shipped demo model')

@@ -106,6 +106,27 @@ def test_evaluation_script_runs_a_model_with_the_threshold_given(tmp_path):
     assert evaluate.parse_args(['--refine-threshold', '3']).dynamic_refine_thres == '3'
 
 
+def test_evaluation_without_brisque_files_stops_with_one_line_before_any_work(tmp_path,
+                                                                             monkeypatch):
+    evaluate = load_script('evaluate_demo_model')
+    monkeypatch.setenv('REALBASICVSR_PLUGIN_BRISQUE_DIR', str(tmp_path))  # holds no model files
+
+    class ModelLoaded(Exception):
+        pass
+
+    def load_model(*args):
+        raise ModelLoaded
+
+    monkeypatch.setattr(evaluate, 'load_model', load_model)
+    with pytest.raises(SystemExit, match=r'^error: --data and --real-video score BRISQUE: .*'
+                                         r'allmodel.*not in the folder') as err:
+        evaluate.main(['--data', str(tmp_path), '--no-flat', '--no-speed'])
+    assert '\n' not in str(err.value)
+    # the flat patches and the speed need no BRISQUE: no check, straight to the model
+    with pytest.raises(ModelLoaded):
+        evaluate.main(['--no-speed'])
+
+
 def test_theta_is_the_smallest_within_a_hundredth_of_a_db_of_the_best():
     evaluate = load_script('evaluate_demo_model')
     # what the 2026-12-02 demo candidate gave on the validation clips: extra passes only cost
